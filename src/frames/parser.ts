@@ -1,0 +1,80 @@
+/**
+ * `FrameParser`: bytes in (any chunking), frames out. The frame-level view of the wire, enforcing
+ * every rule of RFC 6455 §5 that one frame can break on its own (masking by role, RSV bits,
+ * reserved opcodes, control frame FIN and size, the 64-bit length MSB, the payload cap).
+ *
+ * Message-level rules (continuations, UTF-8, close payloads) belong to the `Receiver`; this parser
+ * is for tests, tools and readers who want to see frames as they are.
+ */
+import type { WebSocketError } from '../errors.js';
+import { CloseCode } from './close.js';
+import { FrameErrorCode, remoteError } from './codes.js';
+import { type DecoderOptions, FrameDecoder } from './decoder.js';
+import type { Frame } from './opcodes.js';
+
+/** Options of {@link FrameParser}. `maxPayload` (default 1 MiB) caps each frame's payload. */
+export type FrameParserOptions = DecoderOptions;
+
+/**
+ * Incremental frame parser. `push` returns the frames the chunk completed; when the input breaks a
+ * rule, `error` is set (a `WebSocketError` with its close code) and all later input is ignored.
+ */
+export class FrameParser extends FrameDecoder {
+  private frames: Frame[] = [];
+  private pieces: Buffer[] = [];
+
+  constructor(options: FrameParserOptions) {
+    super(options);
+  }
+
+  /**
+   * Feeds bytes and returns the frames completed by them, in order (frames before an error are
+   * still returned). Payloads that lie within one chunk are views of it (unmasked in place).
+   */
+  override push(chunk: Buffer): Frame[] {
+    super.push(chunk);
+    const frames = this.frames;
+    this.frames = [];
+    return frames;
+  }
+
+  /** Bytes held for an incomplete frame (header bytes and payload pieces). */
+  get bufferedBytes(): number {
+    return this.held + this.received;
+  }
+
+  protected checkFrame(): WebSocketError | undefined {
+    if (this.payloadLength > this.maxPayload) {
+      return remoteError(
+        FrameErrorCode.MessageTooBig,
+        CloseCode.MessageTooBig,
+        `Frame payload of ${this.payloadLength} bytes exceeds maxPayload (${this.maxPayload}) (RFC 6455 §10.4).`,
+      );
+    }
+    return undefined;
+  }
+
+  protected onFramePayload(payload: Buffer): void {
+    this.frames.push({
+      fin: this.fin,
+      rsv1: this.rsv1,
+      rsv2: this.rsv2,
+      rsv3: this.rsv3,
+      opcode: this.opcode,
+      masked: this.masked,
+      payload,
+    });
+  }
+
+  protected onFramePiece(piece: Buffer, last: boolean): void {
+    this.pieces.push(piece);
+    if (!last) return;
+    const payload = Buffer.concat(this.pieces, this.payloadLength);
+    this.pieces = [];
+    this.onFramePayload(payload);
+  }
+
+  protected onFailure(): void {
+    this.pieces = [];
+  }
+}

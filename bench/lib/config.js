@@ -1,0 +1,42 @@
+// Benchmark settings, from the environment (and `--quick` on the command line).
+//
+//   BENCH_QUICK=1 (or --quick)  a smoke run: 3 rounds of short measurements, 2,000 idle connections
+//   BENCH_ROUNDS=N              rounds per figure (default 5, quick 3; at least 3)
+//   BENCH_DURATION_MS=N         measured time per round (default 1500, quick 400)
+//   BENCH_WARMUP_MS=N           unmeasured time before it, on the same connections (default 500, quick 200)
+//   BENCH_SERVERS=a,b           a subset of simpatico,ws,ws-js,raw
+//   BENCH_CONNECTIONS=N         idle connections for the memory figure (default 10000, quick 2000)
+//   BENCH_PIN=0                 do not pin the server and the load generator to separate CPUs
+//   BENCH_WRITE=0               print only: leave bench/results/latest.json and BENCHMARKS.md alone
+import os from 'node:os';
+
+/** @param {string} name @param {number} fallback */
+function intEnv(name, fallback) {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0) throw new RangeError(`${name} must be a non-negative integer, got ${raw}`);
+  return n;
+}
+
+/** @param {string[]} argv */
+export function loadConfig(argv = process.argv.slice(2)) {
+  const quick = argv.includes('--quick') || (process.env.BENCH_QUICK ?? '') !== '' && process.env.BENCH_QUICK !== '0';
+  const cpus = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+  const pin = process.env.BENCH_PIN !== '0' && process.platform === 'linux' && cpus >= 2;
+  const servers = (process.env.BENCH_SERVERS ?? 'simpatico,ws,ws-js,raw')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  return {
+    quick,
+    rounds: Math.max(3, intEnv('BENCH_ROUNDS', quick ? 3 : 5)),
+    durationMs: intEnv('BENCH_DURATION_MS', quick ? 400 : 1500),
+    warmupMs: intEnv('BENCH_WARMUP_MS', quick ? 200 : 500),
+    idleConnections: intEnv('BENCH_CONNECTIONS', quick ? 2000 : 10000),
+    servers,
+    // Server on CPU 0, load generator on CPU 1: neither can take the other's core.
+    pin: pin ? { server: '0', loadgen: '1' } : null,
+    write: process.env.BENCH_WRITE !== '0',
+  };
+}

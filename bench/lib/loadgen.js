@@ -1,0 +1,380 @@
+// The load generator: its own process, never the server's (e2e.js and scale.js spawn it).
+//
+// Usage: node bench/lib/loadgen.js '<JSON job>'   → one JSON result line on stdout.
+// Jobs (all addresses are loopback; every phase is bounded in time by `deadlineMs`):
+//   { mode: 'throughput', host, port, raw, connections, size, window, warmupMs, durationMs }
+//   { mode: 'latency',    host, port, raw, size, warmupMs, durationMs, maxSamples }
+//   { mode: 'handshake',  host, port, raw, concurrency, warmupMs, durationMs }
+//   { mode: 'hold',       host, port, raw, connections, concurrency, localAddresses? }
+//        opens the connections, prints {"ready":...}, waits for "close" on stdin, closes them, prints the result.
+// `raw: true` speaks to the raw TCP echo: the same bytes go out and echoed bytes are counted.
+//
+// Cheapness is the point: frames are prebuilt (wire.js), each TCP read of replies triggers one write
+// of the same number of frames from the prebuilt buffer, and replies are walked, not decoded.
+import net from 'node:net';
+import { performance } from 'node:perf_hooks';
+import {
+  ReplyCounter,
+  checkUpgradeResponse,
+  encodeMaskedBinaryFrames,
+  encodeMaskedClose,
+  upgradeRequest,
+} from './wire.js';
+
+const job = JSON.parse(process.argv[2] ?? '{}');
+const HEAD_LIMIT = 16 * 1024; // a response head larger than this is not an echo server's 101
+
+/** Print the result and leave; the event loop may still hold sockets we no longer care about. */
+function finish(/** @type {object} */ result) {
+  process.stdout.write(JSON.stringify(result) + '\n', () => process.exit(0));
+}
+
+/** Hard bound on the whole job, whatever the server does. */
+const deadlineMs = job.deadlineMs ?? (job.warmupMs ?? 0) + (job.durationMs ?? 0) + 30_000;
+setTimeout(() => finish({ error: `load generator deadline (${deadlineMs} ms) exceeded` }), deadlineMs).unref();
+
+/**
+ * Connect and, unless raw, perform the opening handshake.
+ * @param {{ localAddress?: string }} [opts]
+ * @returns {Promise<{ socket: net.Socket, rest: Buffer }>} rest: bytes that followed the response head
+ */
+function open(opts = {}) {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host: job.host, port: job.port, localAddress: opts.localAddress, noDelay: true });
+    socket.once('error', reject);
+    if (job.raw) {
+      socket.once('connect', () => {
+        socket.removeListener('error', reject);
+        resolve({ socket, rest: Buffer.alloc(0) });
+      });
+      return;
+    }
+    socket.once('connect', () => socket.write(handshake.request));
+    /** @type {Buffer[]} */
+    const chunks = [];
+    let size = 0;
+    const onData = (/** @type {Buffer} */ chunk) => {
+      chunks.push(chunk);
+      size += chunk.length;
+      const all = chunks.length === 1 ? chunk : Buffer.concat(chunks);
+      const end = all.indexOf('\r\n\r\n');
+      if (end < 0) {
+        if (size > HEAD_LIMIT) reject(new Error('response head too large'));
+        return;
+      }
+      socket.removeListener('data', onData);
+      socket.removeListener('error', reject);
+      const problem = checkUpgradeResponse(all.toString('latin1', 0, end), handshake.accept);
+      if (problem) {
+        socket.destroy();
+        reject(new Error(problem));
+        return;
+      }
+      resolve({ socket, rest: all.subarray(end + 4) });
+    };
+    socket.on('data', onData);
+  });
+}
+
+/**
+ * Open `count` connections with at most `concurrency` handshakes in progress.
+ * @returns {Promise<{ sockets: { socket: net.Socket, rest: Buffer }[], failed: number, firstError: string | null }>}
+ */
+async function openMany(/** @type {number} */ count, /** @type {number} */ concurrency, /** @type {string[]} */ locals = []) {
+  /** @type {{ socket: net.Socket, rest: Buffer }[]} */
+  const sockets = [];
+  let failed = 0;
+  /** @type {string | null} */
+  let firstError = null;
+  let next = 0;
+  async function worker() {
+    while (next < count) {
+      const i = next++;
+      try {
+        sockets.push(await open({ localAddress: locals.length ? locals[i % locals.length] : undefined }));
+      } catch (err) {
+        failed++;
+        firstError ??= String(/** @type {Error} */ (err).message ?? err);
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
+  return { sockets, failed, firstError };
+}
+
+const sleep = (/** @type {number} */ ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Tell the harness that the measured window starts or ends (it reads the server's CPU time there). */
+function phase(/** @type {'start' | 'end'} */ name) {
+  process.stdout.write(`{"phase":"${name}"}\n`);
+}
+
+/** CPU time this process spent between two process.cpuUsage() readings, as a share of wall time. */
+function cpuShare(/** @type {NodeJS.CpuUsage} */ a, /** @type {NodeJS.CpuUsage} */ b, /** @type {number} */ ms) {
+  return (b.user - a.user + b.system - a.system) / 1000 / ms;
+}
+
+const handshake = upgradeRequest(job.host, job.port);
+
+async function throughput() {
+  const { connections, size, window: win, warmupMs, durationMs } = job;
+  const { buffer, frameLength } = encodeMaskedBinaryFrames(size, win);
+  const opened = await openMany(connections, 64);
+  if (opened.failed) return { error: `${opened.failed} connections failed: ${opened.firstError}` };
+  let messages = 0;
+  let reads = 0;
+  let writes = 0;
+  let running = true;
+  /** @type {string | null} */
+  let error = null;
+  /** @type {{ socket: net.Socket, owed: number }[]} sockets with replies not yet answered */
+  let owing = [];
+  let flushScheduled = false;
+  const flush = () => {
+    flushScheduled = false;
+    const list = owing;
+    owing = [];
+    for (const s of list) {
+      if (running) {
+        s.socket.write(buffer.subarray(0, s.owed * frameLength));
+        writes++;
+      }
+      s.owed = 0;
+    }
+  };
+  for (const { socket, rest } of opened.sockets) {
+    const state = { socket, owed: 0 };
+    const counter = new ReplyCounter();
+    let rawBytes = 0;
+    const onChunk = (/** @type {Buffer} */ chunk) => {
+      reads++;
+      let done;
+      if (job.raw) {
+        // The raw echo returns our frames unparsed: completed frames are whole multiples of their length.
+        const before = Math.floor(rawBytes / frameLength);
+        rawBytes += chunk.length;
+        done = Math.floor(rawBytes / frameLength) - before;
+      } else {
+        done = counter.push(chunk);
+        if (counter.error || counter.closeReceived) {
+          error ??= counter.error ?? 'server sent a Close frame';
+          running = false;
+        }
+      }
+      messages += done;
+      if (running && done > 0) {
+        // Refill the window: as many frames go out as came back. The refill waits for the end of this
+        // poll phase so that all the reads of one wake-up cost one write per socket.
+        if (state.owed === 0) owing.push(state);
+        state.owed += done;
+        if (!flushScheduled) {
+          flushScheduled = true;
+          setImmediate(flush);
+        }
+      }
+    };
+    socket.on('data', onChunk);
+    socket.on('error', (err) => {
+      if (running) error ??= err.message;
+    });
+    socket.on('close', () => {
+      if (running) error ??= 'server closed a connection';
+    });
+    if (rest.length) onChunk(rest);
+    socket.write(buffer); // the initial window: `win` frames in flight
+  }
+  await sleep(warmupMs);
+  const m0 = messages;
+  const r0 = reads;
+  const w0 = writes;
+  phase('start');
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  await sleep(durationMs);
+  phase('end');
+  const m1 = messages;
+  const r1 = reads;
+  const w1 = writes;
+  const t1 = performance.now();
+  const c1 = process.cpuUsage();
+  running = false;
+  for (const { socket } of opened.sockets) socket.destroy();
+  if (error) return { error };
+  const seconds = (t1 - t0) / 1000;
+  return {
+    messages: m1 - m0,
+    seconds,
+    msgsPerSec: (m1 - m0) / seconds,
+    mbPerSec: ((m1 - m0) * size) / seconds / 1e6,
+    loadgenCpu: cpuShare(c0, c1, t1 - t0),
+    // Reads and writes per message show who batches: one read per reply means the server wrote each one alone.
+    readsPerMsg: (r1 - r0) / (m1 - m0),
+    writesPerMsg: (w1 - w0) / (m1 - m0),
+  };
+}
+
+async function latency() {
+  const { size, warmupMs, durationMs } = job;
+  const maxSamples = job.maxSamples ?? 1_000_000;
+  const { buffer: frame, frameLength } = encodeMaskedBinaryFrames(size, 1);
+  const { socket, rest } = await open();
+  const samples = new Float64Array(maxSamples);
+  let count = 0;
+  let measuring = false;
+  let running = true;
+  /** @type {string | null} */
+  let error = null;
+  const counter = new ReplyCounter();
+  let rawBytes = 0;
+  let sentAt = 0;
+  const send = () => {
+    sentAt = performance.now();
+    socket.write(frame);
+  };
+  const onChunk = (/** @type {Buffer} */ chunk) => {
+    let done;
+    if (job.raw) {
+      rawBytes += chunk.length;
+      done = rawBytes >= frameLength ? 1 : 0;
+      if (done) rawBytes -= frameLength;
+    } else {
+      done = counter.push(chunk);
+      if (counter.error || counter.closeReceived) {
+        error ??= counter.error ?? 'server sent a Close frame';
+        running = false;
+      }
+    }
+    if (done === 0 || !running) return;
+    if (measuring && count < maxSamples) samples[count++] = (performance.now() - sentAt) * 1000; // µs
+    send();
+  };
+  socket.on('data', onChunk);
+  socket.on('error', (err) => {
+    if (running) error ??= err.message;
+  });
+  if (rest.length) onChunk(rest);
+  send();
+  await sleep(warmupMs);
+  measuring = true;
+  phase('start');
+  await sleep(durationMs);
+  phase('end');
+  running = false;
+  socket.destroy();
+  if (error) return { error };
+  const sorted = samples.subarray(0, count).sort();
+  const at = (/** @type {number} */ q) => sorted[Math.min(count - 1, Math.floor(q * count))];
+  return { samples: count, p50: at(0.5), p90: at(0.9), p99: at(0.99), max: sorted[count - 1] };
+}
+
+async function handshakes() {
+  const { concurrency, warmupMs, durationMs } = job;
+  const closeFrame = encodeMaskedClose();
+  let completed = 0;
+  let errors = 0;
+  /** @type {string | null} */
+  let firstError = null;
+  let running = true;
+
+  /** One connect → upgrade → close handshake → TCP close, resolved when the socket is fully closed. */
+  const once = () =>
+    new Promise((resolve) => {
+      const socket = net.connect({ host: job.host, port: job.port, noDelay: true });
+      let ok = false;
+      let head = Buffer.alloc(0);
+      let echoed = 0;
+      const counter = new ReplyCounter();
+      socket.on('connect', () => socket.write(handshake.request));
+      socket.on('data', (chunk) => {
+        if (job.raw) {
+          // Raw TCP: the same request bytes make a round trip, then the client closes.
+          echoed += chunk.length;
+          if (echoed >= handshake.request.length && !ok) {
+            ok = true;
+            socket.end();
+          }
+          return;
+        }
+        if (counter.closeReceived) return;
+        let data = chunk;
+        if (head) {
+          head = Buffer.concat([head, chunk]);
+          const end = head.indexOf('\r\n\r\n');
+          if (end < 0) return;
+          const problem = checkUpgradeResponse(head.toString('latin1', 0, end), handshake.accept);
+          if (problem) {
+            firstError ??= problem;
+            socket.destroy();
+            return;
+          }
+          data = head.subarray(end + 4);
+          head = /** @type {any} */ (null);
+          // RFC 6455 §7.1.2: start the closing handshake with a Close frame...
+          socket.write(closeFrame);
+        }
+        counter.push(data);
+        if (counter.closeReceived) {
+          // ...and once the server's Close arrives, nothing more will be sent (§7.1.1): half-close our side.
+          ok = true;
+          socket.end();
+        }
+      });
+      socket.on('error', (err) => {
+        firstError ??= err.message;
+      });
+      socket.on('close', () => {
+        if (ok) completed++;
+        else errors++;
+        resolve(undefined);
+      });
+    });
+
+  async function worker() {
+    // Bounded by time (running) and by failures.
+    while (running && errors < 100) await once();
+  }
+  const workers = Array.from({ length: concurrency }, worker);
+  await sleep(warmupMs);
+  const n0 = completed;
+  phase('start');
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  await sleep(durationMs);
+  phase('end');
+  const n1 = completed;
+  const t1 = performance.now();
+  const c1 = process.cpuUsage();
+  running = false;
+  await Promise.race([Promise.all(workers), sleep(5000)]);
+  if (errors >= 100 || n1 === n0) return { error: `handshakes failing: ${firstError ?? 'none completed'}` };
+  const seconds = (t1 - t0) / 1000;
+  return { handshakes: n1 - n0, seconds, perSec: (n1 - n0) / seconds, errors, loadgenCpu: cpuShare(c0, c1, t1 - t0) };
+}
+
+async function hold() {
+  const t0 = performance.now();
+  const { sockets, failed, firstError } = await openMany(job.connections, job.concurrency ?? 256, job.localAddresses);
+  const openMs = performance.now() - t0;
+  let lost = 0;
+  for (const { socket } of sockets) {
+    socket.on('error', () => {});
+    socket.on('close', () => lost++);
+    socket.on('data', () => {}); // nothing is expected; keep reading so a stray frame cannot stall
+  }
+  process.stdout.write(JSON.stringify({ ready: true, opened: sockets.length, failed, firstError, openMs }) + '\n');
+  // Wait for the harness's "close" line (or stdin closing), then report how many survived.
+  await new Promise((resolve) => {
+    process.stdin.on('data', (d) => {
+      if (String(d).includes('close')) resolve(undefined);
+    });
+    process.stdin.on('end', resolve);
+  });
+  const survived = sockets.length - lost;
+  for (const { socket } of sockets) socket.destroy();
+  return { opened: sockets.length, failed, survived, openMs };
+}
+
+const modes = /** @type {Record<string, () => Promise<object>>} */ ({ throughput, latency, handshake: handshakes, hold });
+const run = modes[job.mode];
+if (!run) finish({ error: `unknown mode ${job.mode}` });
+else run().then(finish, (err) => finish({ error: String(err?.message ?? err) }));

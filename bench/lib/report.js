@@ -1,0 +1,249 @@
+// Turning per-round measurements into figures, tables, bench/results/latest.json and BENCHMARKS.md.
+//
+// latest.json holds one section per script (codec, e2e, scale), each with its own date, so running
+// one script refreshes its part and keeps the others. BENCHMARKS.md is regenerated from the whole of
+// latest.json every time; the block between the NOTES markers is carried over verbatim, so analysis
+// written by hand (profiles, what would close a gap) survives a new run.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ROOT } from './processes.js';
+import { fmt, fmtRatio, fmtSummary, summarize } from './stats.js';
+
+export const RESULTS = path.join(ROOT, 'bench/results/latest.json');
+export const BENCHMARKS_MD = path.join(ROOT, 'BENCHMARKS.md');
+const NOTES_START = '<!-- notes:start (kept across runs; edit freely) -->';
+const NOTES_END = '<!-- notes:end -->';
+
+/** The subject and the references every ratio is taken against. */
+const SUBJECT = 'simpatico';
+const REFERENCES = ['ws', 'ws-js', 'raw'];
+
+/**
+ * @typedef {{ median: number, min: number, max: number, rounds: number[] }} Summary
+ * @typedef {{ id: string, group: string, label: string, unit: string, better: 'higher' | 'lower',
+ *   values: Record<string, Summary>, cpu?: Record<string, { server: number | null, loadgen: number | null }>,
+ *   errors?: Record<string, string> }} Figure
+ * @typedef {{ id: string, label: string, available: boolean, error?: string, info?: any, exit?: any }} ServerEntry
+ */
+
+export function machine() {
+  const cpus = os.cpus();
+  return {
+    cpu: cpus[0]?.model ?? 'unknown',
+    cores: typeof os.availableParallelism === 'function' ? os.availableParallelism() : cpus.length,
+    memoryGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
+    node: process.version,
+    v8: process.versions.v8,
+    os: `${os.type()} ${os.release()} ${os.arch()}`,
+  };
+}
+
+/**
+ * Build a figure from per-server lists of per-round values (errors recorded as strings).
+ * @param {Omit<Figure, 'values' | 'errors'>} meta
+ * @param {Record<string, (number | string)[]>} perServer
+ * @returns {Figure}
+ */
+export function figure(meta, perServer) {
+  /** @type {Record<string, Summary>} */
+  const values = {};
+  /** @type {Record<string, string>} */
+  const errors = {};
+  for (const [id, list] of Object.entries(perServer)) {
+    const nums = /** @type {number[]} */ (list.filter((v) => typeof v === 'number' && Number.isFinite(v)));
+    const errs = list.filter((v) => typeof v === 'string');
+    if (nums.length) values[id] = summarize(nums);
+    if (errs.length) errors[id] = `${errs.length}/${list.length} rounds failed: ${errs[0]}`;
+  }
+  return { ...meta, values, ...(Object.keys(errors).length ? { errors } : {}) };
+}
+
+/** @param {Figure} f @param {string} ref */
+export function ratio(f, ref) {
+  const a = f.values[SUBJECT]?.median;
+  const b = f.values[ref]?.median;
+  return a !== undefined && b !== undefined && b !== 0 ? a / b : NaN;
+}
+
+/**
+ * The markdown table of a list of figures, one column per server and one ratio column per reference.
+ * @param {Figure[]} figures
+ * @param {ServerEntry[]} servers
+ */
+export function renderTable(figures, servers) {
+  const cols = servers.filter((s) => s.available);
+  const refs = REFERENCES.filter((r) => cols.some((c) => c.id === r));
+  const label = (/** @type {string} */ id) => cols.find((c) => c.id === id)?.label ?? id;
+  const head = ['Figure', ...cols.map((c) => c.label), ...refs.map((r) => `vs ${label(r)}`)];
+  const lines = [`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i === 0 ? ' --- ' : ' ---: ')).join('|')}|`];
+  for (const f of figures) {
+    const cells = cols.map((c) => (f.values[c.id] ? fmtSummary(f.values[c.id]) : f.errors?.[c.id] ? 'failed' : '–'));
+    const name = `${f.label} (${f.unit}, ${f.better} is better)`;
+    lines.push(`| ${[name, ...cells, ...refs.map((r) => fmtRatio(ratio(f, r)))].join(' | ')} |`);
+  }
+  return lines.join('\n');
+}
+
+/**
+ * CPU used by the server and by the load generator during the measured windows (share of one core,
+ * medians over rounds): shows which side was saturated.
+ * @param {Figure[]} figures
+ * @param {ServerEntry[]} servers
+ */
+export function renderCpuTable(figures, servers) {
+  const cols = servers.filter((s) => s.available);
+  const withCpu = figures.filter((f) => f.cpu);
+  if (!withCpu.length) return '';
+  const head = ['Case', ...cols.map((c) => `${c.label}: server / loadgen`)];
+  const lines = [`| ${head.join(' | ')} |`, `|${head.map(() => ' --- ').join('|')}|`];
+  const pct = (/** @type {number | null | undefined} */ x) => (x === null || x === undefined || !Number.isFinite(x) ? '–' : `${Math.round(x * 100)}%`);
+  for (const f of withCpu) {
+    lines.push(`| ${[f.label, ...cols.map((c) => (f.cpu?.[c.id] ? `${pct(f.cpu[c.id].server)} / ${pct(f.cpu[c.id].loadgen)}` : '–'))].join(' | ')} |`);
+  }
+  return lines.join('\n');
+}
+
+/** Failures worth reading, one line each. @param {Figure[]} figures */
+export function renderErrors(figures) {
+  const lines = [];
+  for (const f of figures) for (const [id, e] of Object.entries(f.errors ?? {})) lines.push(`- ${f.label}, ${id}: ${e}`);
+  return lines.join('\n');
+}
+
+/**
+ * The issue's targets, checked against the figures they name.
+ * kind 'ratio-min': subject/reference ≥ goal; 'ratio-max': subject/reference ≤ goal; 'delta-max': subject − reference ≤ goal.
+ */
+export const TARGETS = [
+  { figure: 'msgs-64-10', against: 'ws', kind: 'ratio-min', goal: 6, text: '64 B × 10 connections: at least 6× ws' },
+  { figure: 'msgs-16384-10', against: 'ws', kind: 'ratio-min', goal: 1.3, text: '16 KiB × 10 connections: at least 1.3× ws (native addon)' },
+  { figure: 'msgs-16384-10', against: 'raw', kind: 'ratio-min', goal: 0.9, text: '16 KiB × 10 connections: at least 0.9× raw TCP' },
+  { figure: 'latency-p50', against: 'raw', kind: 'ratio-max', goal: 1.1, text: 'Latency p50 within 10% of raw TCP' },
+  { figure: 'handshakes-seq', against: 'ws', kind: 'ratio-min', goal: 1.5, text: 'Handshakes/s sequential: at least 1.5× ws' },
+  { figure: 'memory-rss', against: 'raw', kind: 'delta-max', goal: 300, text: 'Memory per idle connection: at most raw net + 300 B (RSS)' },
+];
+
+/** @param {Figure[]} figures */
+export function renderTargets(figures) {
+  const lines = ['| Target | Measured | Status |', '| --- | --- | --- |'];
+  for (const t of TARGETS) {
+    const f = figures.find((x) => x.id === t.figure);
+    if (!f) continue;
+    const a = f.values[SUBJECT]?.median;
+    const b = f.values[t.against]?.median;
+    let measured = '–';
+    let status = 'not measured';
+    if (a !== undefined && b !== undefined) {
+      if (t.kind === 'delta-max') {
+        const d = a - b;
+        measured = `${d >= 0 ? '+' : ''}${fmt(d)} B vs ${t.against}`;
+        status = d <= t.goal ? 'met' : `missed by ${fmt(d - t.goal)} B`;
+      } else {
+        const r = a / b;
+        measured = `${fmtRatio(r)} ${t.against}`;
+        const ok = t.kind === 'ratio-min' ? r >= t.goal : r <= t.goal;
+        const off = t.kind === 'ratio-min' ? 1 - r / t.goal : r / t.goal - 1;
+        status = ok ? 'met' : `missed by ${(off * 100).toFixed(0)}%`;
+      }
+    }
+    lines.push(`| ${t.text} | ${measured} | ${status} |`);
+  }
+  return lines.join('\n');
+}
+
+/** Read latest.json, replace one section, write it back atomically. @param {string} key @param {any} section */
+export function saveSection(key, section) {
+  /** @type {any} */
+  let all = {};
+  try {
+    all = JSON.parse(fs.readFileSync(RESULTS, 'utf8'));
+  } catch {
+    // first run, or a file we cannot read: start over
+  }
+  all.machine = machine();
+  all[key] = section;
+  fs.mkdirSync(path.dirname(RESULTS), { recursive: true });
+  const tmp = `${RESULTS}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, JSON.stringify(all, null, 2) + '\n');
+  fs.renameSync(tmp, RESULTS);
+  return all;
+}
+
+/** @param {any} s a section of latest.json */
+function runLine(s) {
+  const pin = s.pinned ? `server pinned to CPU ${s.pinned.server}, load generator to CPU ${s.pinned.loadgen}` : 'not pinned';
+  return `${s.date} · ${s.quick ? 'quick run (BENCH_QUICK)' : 'full run'} · ${s.rounds} rounds · ${pin}`;
+}
+
+const METHOD = `## Method
+
+- **Processes.** Each server is an echo server in its own Node process: \`simpatico-ws echo\` (dist/cli.js),
+  ws 8 with its defaults (bench/servers/ws-echo.js; masking by its native \`bufferutil\` addon), the same with
+  \`WS_NO_BUFFER_UTIL=1\` (pure JavaScript), and a \`node:net\` echo without framing (bench/servers/raw-echo.js), the
+  ceiling of what Node's sockets move. All listen on 127.0.0.1 and are started, read (the URL line on stdout),
+  measured and stopped (SIGTERM) the same way. The load generator (bench/lib/loadgen.js) is a separate process, one
+  per measurement; on Linux with two or more CPUs the server is pinned to CPU 0 and the load generator to CPU 1
+  (\`taskset\`), so neither can take the other's core (\`BENCH_PIN=0\` turns this off).
+- **Load generator.** Masked binary frames are encoded once, before the run, with a fresh mask per frame; each
+  connection keeps a fixed window of frames in flight (128 at 64 B, 32 at 16 KiB) and, after each batch of reads,
+  writes as many frames as came back in one write. Replies are walked (headers read, payloads skipped), not decoded.
+  The raw echo gets the very same bytes, and echoed bytes divided by the frame length count as messages. The CPU
+  table shows the share of a core each side used during the measured window: a load generator near 100% means a
+  figure is a floor for the server, not its limit.
+- **Figures.** Throughput: messages/s and MB/s (10^6 payload bytes echoed per second) at 1, 10 and 100 connections,
+  after a warm-up on the same connections. Latency: one connection, one 64 B message in flight, p50 and p99 of the
+  round trip. Handshakes/s: TCP connect, upgrade request, 101 response (Sec-WebSocket-Accept checked), client Close,
+  server Close, TCP close — one at a time and 50 at a time (for raw TCP: connect, the same request bytes echoed,
+  close). Memory: a fresh server per round is warmed with a few hundred connections, measured after forced GC
+  (\`--expose-gc\`, asked over IPC by bench/servers/probe.js, preloaded in every server), then holds N idle upgraded
+  connections and is measured again; RSS and V8 heapUsed deltas divided by N.
+- **Rounds.** Every figure is the median of several rounds, shown with its min–max. Servers are interleaved within
+  each round, and the order rotates from round to round, so that noise on a shared machine falls on all of them
+  alike. Ratios are the simpatico-ws median over the reference's median from the same run ("lower is better"
+  figures: a ratio below 1 favours simpatico-ws).`;
+
+/** Rewrite BENCHMARKS.md from everything in latest.json. @param {any} all */
+export function writeBenchmarksMd(all) {
+  let notes = '';
+  try {
+    const old = fs.readFileSync(BENCHMARKS_MD, 'utf8');
+    const a = old.indexOf(NOTES_START);
+    const b = old.indexOf(NOTES_END);
+    if (a >= 0 && b > a) notes = old.slice(a + NOTES_START.length, b).trim();
+  } catch {
+    // no previous file
+  }
+  const m = all.machine ?? machine();
+  const out = [
+    '# Benchmarks',
+    '',
+    'Generated by `npm run bench` (or `bench:codec`, `bench:e2e`, `bench:scale` for one part) from',
+    '`bench/results/latest.json`; only the Notes section is written by hand. Numbers depend on the machine and on',
+    'what else it is doing: compare columns within one run, not with other machines.',
+    '',
+    `Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node} (V8 ${m.v8}), ${m.os}.`,
+    '',
+  ];
+  /** @type {Figure[]} */
+  const figures = [...(all.e2e?.figures ?? []), ...(all.scale?.figures ?? [])];
+  if (figures.length) out.push('## Targets', '', renderTargets(figures), '');
+  if (all.e2e) {
+    out.push('## End to end', '', runLine(all.e2e), '', renderTable(all.e2e.figures, all.e2e.servers), '');
+    const errs = renderErrors(all.e2e.figures);
+    if (errs) out.push('Failures:', '', errs, '');
+    const cpu = renderCpuTable(all.e2e.figures, all.e2e.servers);
+    if (cpu) out.push('CPU used during the measured windows (share of one core, median of rounds):', '', cpu, '');
+  }
+  if (all.scale) {
+    out.push('## Memory per idle connection', '', `${runLine(all.scale)} · ${all.scale.connections} connections`, '');
+    out.push(renderTable(all.scale.figures, all.scale.servers), '');
+    const errs = renderErrors(all.scale.figures);
+    if (errs) out.push('Failures:', '', errs, '');
+  }
+  if (all.codec) {
+    out.push('## Codec', '', `${all.codec.date} · output of \`node bench/codec.js\``, '', all.codec.output.trim(), '');
+  }
+  out.push('## Notes', '', NOTES_START, notes, NOTES_END, '', METHOD, '');
+  fs.writeFileSync(BENCHMARKS_MD, out.join('\n'));
+}

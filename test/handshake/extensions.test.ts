@@ -1,7 +1,7 @@
 // Sec-WebSocket-Extensions (RFC 6455 §9.1): parsing offers and formatting answers.
 import t from 'tap';
 import { WebSocketError } from '../../src/errors.js';
-import { formatExtensions, parseExtensions } from '../../src/handshake/index.js';
+import { formatExtensions, parseExtensions, type ExtensionOffer } from '../../src/handshake/index.js';
 
 t.test('offers with tokens, flags and quoted values', async (t) => {
   t.strictSame(parseExtensions('permessage-deflate; client_max_window_bits'), [
@@ -76,7 +76,7 @@ t.test('formatting accepted extensions', async (t) => {
     'permessage-deflate; server_no_context_takeover; client_max_window_bits=10, x-other',
   );
   // format → parse is the identity on valid lists.
-  const list = [{ name: 'a', params: { b: 'c', d: true as const } }, { name: 'e', params: {} }];
+  const list: ExtensionOffer[] = [{ name: 'a', params: { b: 'c', d: true } }, { name: 'e', params: {} }];
   t.strictSame(parseExtensions(formatExtensions(list)), list);
 });
 

@@ -1,0 +1,381 @@
+// The server role, driven message by message with real Ed25519 signatures: acceptance, every
+// rejection cause, the retry countdown, timeouts, heartbeats, routing and limits.
+import t from 'tap';
+import { encodeBase64url } from '../../src/registration/core/base64url.js';
+import { registrationMessage } from '../../src/registration/core/crypto.js';
+import { RegistrationServerRole } from '../../src/registration/core/server-role.js';
+import { nodeCrypto } from '../../src/registration/node-crypto.js';
+import { HOST, client, closeOf, registered, sentTo, server, textOf } from './helpers.js';
+
+/** Signs `nonce` for `host` with a fresh key and returns the answer text. */
+async function forgedAnswer(nonce: string, host = HOST, publicKey?: string) {
+  const kp = await nodeCrypto.generateKeyPair();
+  const sig = await nodeCrypto.sign(kp, registrationMessage(host, nonce));
+  return JSON.stringify({ publicKey: publicKey ?? encodeBase64url(kp.publicKey), response: encodeBase64url(sig) });
+}
+
+t.test('open sends a fresh 32-byte base64url challenge and asks for the registration deadline', async (t) => {
+  const s = server({ registerTimeout: 5000 });
+  const out = s.open('a', 'Chat.Example:8080', 100);
+  const [msg] = sentTo(out, 'a');
+  t.same(Object.keys(msg), ['challenge']);
+  t.match(msg.challenge, /^[A-Za-z0-9_-]{43}$/);
+  t.same(out.find((a) => a.type === 'timer'), { type: 'timer', conn: 'a', at: 5100 });
+  t.same(s.open('a', HOST, 100), [], 'opening the same connection twice does nothing');
+  const [other] = sentTo(s.open('b', HOST, 100), 'b');
+  t.not(other.challenge, msg.challenge, 'every connection gets its own nonce');
+});
+
+t.test('a valid answer is accepted and the key becomes routable', async (t) => {
+  const s = server({ heartbeatInterval: 1000 });
+  const c = await client('CHAT.example:8080'); // the host is compared lowercase, as Host is
+  const [challenge] = sentTo(s.open('a', HOST, 0), 'a');
+  const answer = JSON.parse(textOf(await c.receive(JSON.stringify(challenge))));
+  t.same(Object.keys(answer), ['publicKey', 'response']);
+  t.equal(answer.publicKey, c.publicKey);
+  const out = await s.receive('a', JSON.stringify(answer), 10);
+  t.same(sentTo(out, 'a'), [{ publicKey: c.publicKey, response: answer.response, accepted: true }]);
+  t.same(out.filter((a) => a.type !== 'send'), [
+    { type: 'registered', conn: 'a', publicKey: c.publicKey },
+    { type: 'timer', conn: 'a', at: 1010 },
+  ]);
+  t.same(s.keys(), [c.publicKey]);
+  t.equal(s.keyOf('a'), c.publicKey);
+  t.same(s.connectionsOf(c.publicKey), ['a']);
+  t.same(s.connectionsOf('nobody'), []);
+});
+
+t.test('each rejection cause gets a new challenge, its reason and the retries left', async (t) => {
+  const cases: [string, (nonce: string) => Promise<string>][] = [
+    ['bad signature', async (n) => forgedAnswer(n, HOST, (await client()).publicKey)],
+    ['bad signature', async (n) => forgedAnswer(n, 'evil.example')], // signed for another host
+    ['bad signature', async (n) => forgedAnswer(n + 'x')], // signed another nonce
+    ['malformed key', async (n) => JSON.stringify({ publicKey: 'not*base64', response: JSON.parse(await forgedAnswer(n)).response })],
+    ['malformed key', async (n) => JSON.stringify({ publicKey: 'AAAA', response: JSON.parse(await forgedAnswer(n)).response })],
+    ['malformed signature', async (n) => JSON.stringify({ publicKey: JSON.parse(await forgedAnswer(n)).publicKey, response: 'AAAA' })],
+    ['malformed signature', async (n) => JSON.stringify({ publicKey: JSON.parse(await forgedAnswer(n)).publicKey, response: '' })],
+  ];
+  for (const [reason, make] of cases) {
+    const s = server();
+    const [{ challenge }] = sentTo(s.open('a', HOST, 0), 'a');
+    const answer = await make(challenge);
+    const out = await s.receive('a', answer, 1);
+    const [reply] = sentTo(out, 'a');
+    t.equal(reply.reason, reason, reason);
+    t.same(Object.keys(reply), ['publicKey', 'response', 'accepted', 'retries', 'challenge', 'reason']);
+    t.equal(reply.accepted, false);
+    t.equal(reply.retries, 3);
+    t.equal(reply.publicKey, JSON.parse(answer).publicKey, 'the answer is echoed back');
+    t.not(reply.challenge, challenge, 'a retry gets a new nonce');
+    t.equal(closeOf(out), undefined);
+    t.same(s.keys(), []);
+  }
+});
+
+t.test('bytes that are no curve point are refused, not thrown', async (t) => {
+  const s = server();
+  const [{ challenge }] = sentTo(s.open('a', HOST, 0), 'a');
+  const good = JSON.parse(await forgedAnswer(challenge));
+  const out = await s.receive('a', JSON.stringify({ publicKey: encodeBase64url(new Uint8Array(32).fill(0xff)), response: good.response }), 0);
+  t.equal(sentTo(out, 'a')[0].reason, 'bad signature');
+});
+
+t.test('a small-order key is refused: its all-zero "signature" would verify for any nonce', async (t) => {
+  const zero = new Uint8Array(32);
+  // The forgery works against plain Ed25519 verification, so the check is needed, not decorative.
+  t.equal(await nodeCrypto.verify(zero, registrationMessage(HOST, 'x'), new Uint8Array(64)), true);
+  for (const key of [zero, Uint8Array.from({ length: 32 }, (_, i) => (i === 0 ? 1 : i === 31 ? 0x80 : 0))]) {
+    const s = server();
+    sentTo(s.open('a', HOST, 0), 'a');
+    const out = await s.receive('a', JSON.stringify({ publicKey: encodeBase64url(key), response: encodeBase64url(new Uint8Array(64)) }), 0);
+    t.equal(sentTo(out, 'a')[0].reason, 'weak key');
+    t.same(s.keys(), []);
+  }
+});
+
+t.test('the retry countdown ends with retries 0, no challenge, and close 1008', async (t) => {
+  const s = server({ retries: 2 });
+  let [{ challenge }] = sentTo(s.open('a', HOST, 0), 'a');
+  const seen: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const out = await s.receive('a', await forgedAnswer(challenge, 'wrong.host'), 1);
+    const [reply] = sentTo(out, 'a');
+    seen.push(reply.retries);
+    if (reply.retries === 0) {
+      t.equal(reply.challenge, undefined);
+      t.same(closeOf(out), { type: 'close', conn: 'a', code: 1008, reason: 'registration failed' });
+    } else {
+      challenge = reply.challenge;
+    }
+  }
+  t.same(seen, [2, 1, 0]);
+  t.same(await s.receive('a', '{"data":1}', 2), [], 'a closed connection is forgotten');
+  t.same(s.tick('a', 99_999), []);
+  t.same(s.closed('a'), []);
+});
+
+t.test('retries: 0 refuses the first wrong answer outright; a retry can still succeed', async (t) => {
+  const s0 = server({ retries: 0 });
+  const [{ challenge }] = sentTo(s0.open('a', HOST, 0), 'a');
+  const out = await s0.receive('a', await forgedAnswer(challenge, 'x'), 0);
+  t.equal(sentTo(out, 'a')[0].retries, 0);
+  t.equal(closeOf(out)?.code, 1008);
+
+  const s = server();
+  const c = await client();
+  const [first] = sentTo(s.open('b', HOST, 0), 'b');
+  const rejected = sentTo(await s.receive('b', await forgedAnswer(first.challenge, 'x'), 0), 'b')[0];
+  const events = await c.receive(JSON.stringify(rejected));
+  t.same(events[0], { type: 'rejected', retries: 3, reason: 'bad signature' });
+  const accepted = sentTo(await s.receive('b', textOf(events), 0), 'b')[0];
+  t.equal(accepted.accepted, true);
+});
+
+t.test('a nonce is single-use: replaying an accepted answer fails everywhere', async (t) => {
+  const s = server({ heartbeatInterval: 100 });
+  const c = await client();
+  const [{ challenge }] = sentTo(s.open('a', HOST, 0), 'a');
+  const answer = textOf(await c.receive(JSON.stringify({ challenge })));
+  t.equal(sentTo(await s.receive('a', answer, 0), 'a')[0].accepted, true);
+  t.same(sentTo(await s.receive('a', answer, 0), 'a'), [{ error: 'no challenge pending' }], 'nothing outstanding');
+  // The same answer on a second connection (an eavesdropper replaying it) does not verify.
+  sentTo(s.open('b', HOST, 0), 'b');
+  t.equal(sentTo(await s.receive('b', answer, 0), 'b')[0].reason, 'bad signature');
+  // Nor on the same connection once a heartbeat has issued a new nonce.
+  sentTo(s.tick('a', 100), 'a');
+  t.equal(sentTo(await s.receive('a', answer, 100), 'a')[0].reason, 'bad signature');
+});
+
+t.test('a second answer while the first is being verified finds no challenge', async (t) => {
+  const s = server();
+  const c = await client();
+  const [{ challenge }] = sentTo(s.open('a', HOST, 0), 'a');
+  const answer = textOf(await c.receive(JSON.stringify({ challenge })));
+  const first = s.receive('a', answer, 0);
+  const second = await s.receive('a', answer, 0);
+  t.same(sentTo(second, 'a'), [{ error: 'no challenge pending' }]);
+  t.equal(sentTo(await first, 'a')[0].accepted, true);
+});
+
+t.test('an expired challenge is refused even with a valid signature', async (t) => {
+  const s = server({ nonceTtl: 1000, registerTimeout: 60_000 });
+  const c = await client();
+  const [{ challenge }] = sentTo(s.open('a', HOST, 0), 'a');
+  const answer = textOf(await c.receive(JSON.stringify({ challenge })));
+  const [reply] = sentTo(await s.receive('a', answer, 1001), 'a');
+  t.equal(reply.reason, 'expired challenge');
+  t.equal(reply.retries, 3);
+  const fresh = await c.receive(JSON.stringify(reply));
+  t.equal(sentTo(await s.receive('a', textOf(fresh), 1002), 'a')[0].accepted, true, 'the new challenge can be answered');
+});
+
+t.test('expectedHosts replaces the Host header', async (t) => {
+  const s = server({ expectedHosts: ['Public.Example', 'public.example:8443'] });
+  const c = await client('public.example:8443');
+  const [{ challenge }] = sentTo(s.open('a', 'internal:8080', 0), 'a');
+  t.equal(sentTo(await s.receive('a', textOf(await c.receive(JSON.stringify({ challenge }))), 0), 'a')[0].accepted, true);
+  const wrong = await client('internal:8080');
+  const [{ challenge: n2 }] = sentTo(s.open('b', 'internal:8080', 0), 'b');
+  t.equal(sentTo(await s.receive('b', textOf(await wrong.receive(JSON.stringify({ challenge: n2 }))), 0), 'b')[0].reason, 'bad signature');
+});
+
+t.test('the registration timeout closes with 1008; an early tick re-arms the timer', async (t) => {
+  const s = server({ registerTimeout: 1000 });
+  s.open('a', HOST, 0);
+  t.same(s.tick('a', 999), [{ type: 'timer', conn: 'a', at: 1000 }]);
+  t.same(s.tick('a', 1000), [{ type: 'close', conn: 'a', code: 1008, reason: 'registration timeout' }]);
+});
+
+t.test('heartbeat: a fresh challenge every interval, answered with the same key', async (t) => {
+  const s = server({ heartbeatInterval: 1000, heartbeatTimeout: 300 });
+  const c = await registered(s, 'a', 0);
+  const hb = s.tick('a', 1000);
+  const [ping] = sentTo(hb, 'a');
+  t.same(Object.keys(ping), ['challenge']);
+  t.same(hb.find((a) => a.type === 'timer'), { type: 'timer', conn: 'a', at: 1300 });
+  const events = await c.receive(JSON.stringify(ping));
+  const out = await s.receive('a', textOf(events), 1100);
+  const [ok] = sentTo(out, 'a');
+  t.equal(ok.accepted, true);
+  t.equal(out.filter((a) => a.type === 'registered').length, 0, 'already registered');
+  t.same(out.find((a) => a.type === 'timer'), { type: 'timer', conn: 'a', at: 2100 });
+  t.same(await c.receive(JSON.stringify(ok)), [{ type: 'accepted', publicKey: c.publicKey, heartbeat: true }]);
+  t.same(s.keys(), [c.publicKey]);
+});
+
+t.test('heartbeat: no answer in time closes 1008 and unregisters the key', async (t) => {
+  const s = server({ heartbeatInterval: 1000, heartbeatTimeout: 300 });
+  const c = await registered(s, 'a', 0);
+  s.tick('a', 1000);
+  const out = s.tick('a', 1300);
+  t.same(out, [
+    { type: 'unregistered', conn: 'a', publicKey: c.publicKey },
+    { type: 'close', conn: 'a', code: 1008, reason: 'heartbeat timeout' },
+  ]);
+  t.same(s.keys(), []);
+});
+
+t.test('heartbeat: a different key, or wrong answers until retries run out, fail the connection', async (t) => {
+  const s = server({ heartbeatInterval: 1000, retries: 1 });
+  await registered(s, 'a', 0);
+  const [{ challenge }] = sentTo(s.tick('a', 1000), 'a');
+  const other = await client();
+  const [reply] = sentTo(await s.receive('a', textOf(await other.receive(JSON.stringify({ challenge }))), 1001), 'a');
+  t.equal(reply.reason, 'key changed');
+  t.equal(reply.retries, 1);
+  const out = await s.receive('a', await forgedAnswer(reply.challenge, 'x'), 1002);
+  t.equal(sentTo(out, 'a')[0].retries, 0);
+  t.same(closeOf(out), { type: 'close', conn: 'a', code: 1008, reason: 'heartbeat failed' });
+  t.same(s.keys(), []);
+});
+
+t.test('heartbeatInterval 0 turns heartbeats off', async (t) => {
+  const s = server({ heartbeatInterval: 0 });
+  const c = await client();
+  const [{ challenge }] = sentTo(s.open('a', HOST, 0), 'a');
+  const out = await s.receive('a', textOf(await c.receive(JSON.stringify({ challenge }))), 0);
+  t.same(out.find((a) => a.type === 'timer'), { type: 'timer', conn: 'a', at: null });
+  t.same(s.tick('a', 1e12), [{ type: 'timer', conn: 'a', at: null }]);
+});
+
+t.test('routing: direct, broadcast, every connection of a key, unknown recipient', async (t) => {
+  const s = server();
+  const alice = await registered(s, 'a1');
+  await registered(s, 'a2', 0, alice); // the same key from a second tab
+  const bob = await registered(s, 'b');
+  s.open('u', HOST, 0); // connected, never registered: receives nothing routed
+
+  const direct = await s.receive('b', bob.registeredSend({ hi: [1, 2] }, alice.publicKey), 0);
+  t.same(direct, [
+    { type: 'send', conn: 'a1', text: JSON.stringify({ from: bob.publicKey, data: { hi: [1, 2] } }) },
+    { type: 'send', conn: 'a2', text: JSON.stringify({ from: bob.publicKey, data: { hi: [1, 2] } }) },
+  ]);
+  const broadcast = await s.receive('a1', alice.registeredSend('hello there 0'), 0);
+  t.same(broadcast.map((a) => a.conn).sort(), ['a2', 'b'], 'every other registered connection, not the sender');
+  t.same(sentTo(broadcast, 'b'), [{ from: alice.publicKey, data: 'hello there 0' }]);
+  const self = await s.receive('a1', alice.registeredSend(null, alice.publicKey), 0);
+  t.same(self.map((a) => a.conn), ['a1', 'a2'], 'to your own key reaches every connection of it');
+
+  t.same(sentTo(await s.receive('b', JSON.stringify({ to: 'nobody', data: 1 }), 0), 'b'), [{ error: 'unknown recipient', to: 'nobody' }]);
+
+  // Closing one tab keeps the key routable through the other; closing both removes it.
+  t.same(s.closed('a1'), [{ type: 'unregistered', conn: 'a1', publicKey: alice.publicKey }]);
+  t.same((await s.receive('b', bob.registeredSend(1, alice.publicKey), 0)).map((a) => a.conn), ['a2']);
+  s.closed('a2');
+  t.same(sentTo(await s.receive('b', bob.registeredSend(1, alice.publicKey), 0), 'b')[0].error, 'unknown recipient');
+  t.same(s.keys(), [bob.publicKey]);
+  t.same(s.closed('u'), [], 'an unregistered connection closes without unregistering anything');
+});
+
+t.test('`from` is set by the server: a spoofed from is ignored', async (t) => {
+  const s = server();
+  const alice = await registered(s, 'a');
+  const mallory = await registered(s, 'm');
+  const out = await s.receive('m', JSON.stringify({ to: alice.publicKey, from: alice.publicKey, data: 'trust me' }), 0);
+  t.same(sentTo(out, 'a'), [{ from: mallory.publicKey, data: 'trust me' }]);
+});
+
+t.test('messages before registration do not travel', async (t) => {
+  const s = server();
+  const bob = await registered(s, 'b');
+  s.open('u', HOST, 0);
+  const out = await s.receive('u', JSON.stringify({ to: bob.publicKey, data: 'x' }), 0);
+  t.same(out, [{ type: 'send', conn: 'u', text: '{"error":"not registered"}' }]);
+  t.same(sentTo(await s.receive('u', '{"data":1}', 0), 'u'), [{ error: 'not registered' }]);
+});
+
+t.test('malformed input gets an error reply and costs a token', async (t) => {
+  const s = server();
+  await registered(s, 'a');
+  const cases: [string, string][] = [
+    ['not json', 'invalid JSON'],
+    ['', 'invalid JSON'],
+    ['[1,2]', 'invalid message'],
+    ['"text"', 'invalid message'],
+    ['null', 'invalid message'],
+    ['{}', 'invalid message'],
+    ['{"to":"k"}', 'invalid message'],
+    ['{"to":5,"data":1}', 'invalid message'],
+    ['{"publicKey":"k"}', 'invalid message'],
+    ['{"publicKey":1,"response":"x"}', 'invalid message'],
+    ['{"publicKey":"k","response":"x","data":1}', 'invalid message'],
+    [`{"data":${'['.repeat(20000)}${']'.repeat(20000)}}`, 'invalid message'], // too deep to re-serialise
+  ];
+  for (const [text, error] of cases) {
+    t.same(sentTo(await s.receive('a', text, 0), 'a'), [{ error }], JSON.stringify(text.slice(0, 40)));
+  }
+});
+
+t.test('limits: size closes 1009, binary 1003, rate 1008', async (t) => {
+  const s = server({ maxMessageBytes: 256 });
+  const bob = await registered(s, 'b');
+  await registered(s, 'a');
+  // 82 three-byte characters: 93 UTF-16 units but 257 UTF-8 bytes.
+  t.same(closeOf(await s.receive('a', JSON.stringify({ data: '€'.repeat(82) }), 0)), { type: 'close', conn: 'a', code: 1009, reason: 'message too big' });
+  t.same(s.keys(), [bob.publicKey], 'closing unregisters');
+  await registered(s, 'c');
+  t.equal(closeOf(await s.receive('c', JSON.stringify({ data: 'x'.repeat(246) }), 0))?.code, 1009);
+  t.equal((await s.receive('b', JSON.stringify({ data: '€'.repeat(81) }), 0)).length, 0, '254 bytes pass');
+  t.equal((await s.receive('b', JSON.stringify({ data: 'x'.repeat(60) }), 0)).length, 0, '71 bytes pass');
+
+  await registered(s, 'd');
+  const actions = s.receiveBinary('d');
+  t.same(actions.at(-1), { type: 'close', conn: 'd', code: 1003, reason: 'binary messages are not supported' });
+  t.same(s.receiveBinary('d'), [], 'already closed');
+
+  // The token bucket: 3 at once (the registration answer used one), then 10 per second.
+  const r = server({ rate: 10, burst: 3 });
+  await registered(r, 'x', 0);
+  const key = r.keys()[0];
+  t.same(await r.receive('x', '{"data":1}', 0), []);
+  t.same(await r.receive('x', '{"data":1}', 0), []);
+  t.same(await r.receive('x', '{"data":1}', 50), [
+    { type: 'unregistered', conn: 'x', publicKey: key },
+    { type: 'close', conn: 'x', code: 1008, reason: 'rate limit exceeded' },
+  ]);
+  await registered(r, 'y', 1000);
+  t.same(await r.receive('y', '{"data":1}', 1000), []);
+  t.same(await r.receive('y', '{"data":1}', 1000), []);
+  t.same(await r.receive('y', '{"data":1}', 1100), [], '100 ms at 10/s refills one token');
+  const yKey = r.keyOf('y');
+  t.same(await r.receive('y', '{"data":1}', 900), [
+    { type: 'unregistered', conn: 'y', publicKey: yKey },
+    { type: 'close', conn: 'y', code: 1008, reason: 'rate limit exceeded' },
+  ], 'a clock that goes backwards refills nothing');
+});
+
+t.test('invalid options throw RangeError', async (t) => {
+  const bad: Record<string, unknown>[] = [
+    { retries: -1 },
+    { retries: 1.5 },
+    { nonceTtl: 0 },
+    { registerTimeout: Number.NaN },
+    { heartbeatInterval: -5 },
+    { heartbeatTimeout: 0 },
+    { maxMessageBytes: 255 },
+    { rate: 0 },
+    { burst: '3' },
+  ];
+  for (const options of bad) {
+    t.throws(() => new RegistrationServerRole({ crypto: nodeCrypto, ...options }), RangeError, JSON.stringify(options));
+  }
+  t.doesNotThrow(() => new RegistrationServerRole({ crypto: nodeCrypto, retries: 0, heartbeatInterval: 0 }));
+});
+
+t.test('a connection that closes while its answer is being verified gets nothing', async (t) => {
+  const s = server();
+  const c = await client();
+  const [{ challenge }] = sentTo(s.open('a', HOST, 0), 'a');
+  const pending = s.receive('a', textOf(await c.receive(JSON.stringify({ challenge }))), 0);
+  s.closed('a');
+  t.same(await pending, []);
+  t.same(s.keys(), [], 'and its key is never registered');
+});
+
+t.test('a timer that would not change is not asked for again', async (t) => {
+  const s = server({ heartbeatInterval: 1000, heartbeatTimeout: 1000 });
+  const c = await registered(s, 'a', 0);
+  const [ping] = sentTo(s.tick('a', 1000), 'a'); // heartbeat deadline: 2000
+  const out = await s.receive('a', textOf(await c.receive(JSON.stringify(ping))), 1000); // next heartbeat: 2000
+  t.same(out.map((a) => a.type), ['send']);
+});

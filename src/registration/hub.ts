@@ -1,0 +1,157 @@
+/**
+ * The server side of the Simpatico Registration Protocol on Node: the sans-I/O server role
+ * (./core/server-role.ts) bound to the connections of a {@link WebSocketServer}, with real timers.
+ *
+ * All the decisions — challenges, verification, retries, heartbeats, routing, limits — are the
+ * role's; this file only carries its actions out: send, close, (re)arm a timer.
+ */
+
+import { EventEmitter } from 'node:events';
+import type { HttpRequest, WebSocketServer } from '../server/server.js';
+import { WebSocket } from '../websocket.js';
+import type { RegistrationCrypto } from './core/crypto.js';
+import { RegistrationServerRole, type ServerAction, type ServerRoleOptions } from './core/server-role.js';
+import { nodeCrypto } from './node-crypto.js';
+
+/** Options of a {@link RegistrationHub}: the protocol's (milliseconds), and crypto. */
+export interface RegistrationHubOptions extends Omit<ServerRoleOptions, 'crypto'> {
+  /** Default: node:crypto. */
+  crypto?: RegistrationCrypto;
+  /**
+   * Buffered outgoing bytes above which a recipient that does not read is closed (1008) rather
+   * than sent more: routing never buffers without bound. Default 4 MiB.
+   */
+  maxBufferedAmount?: number;
+  /** The clock, in milliseconds. Default `Date.now`. */
+  now?: () => number;
+}
+
+/** Events of a {@link RegistrationHub}. */
+export interface RegistrationHubEvents {
+  /** `publicKey` became routable to `socket`. */
+  registered: [publicKey: string, socket: WebSocket];
+  /** `socket` no longer routes `publicKey` (it closed, or failed a heartbeat). */
+  unregistered: [publicKey: string, socket: WebSocket];
+}
+
+const DEFAULT_MAX_BUFFERED = 4 * 1024 * 1024;
+/** setTimeout fires at once beyond 2^31 - 1 ms; a longer wait is done in steps (tick re-arms). */
+const MAX_TIMER = 2 ** 31 - 1;
+
+/** The registry of public key → connections, routing and heartbeats for one or more servers. */
+export class RegistrationHub extends EventEmitter<RegistrationHubEvents> {
+  /** The sans-I/O role doing the work (its `keys()`, `keyOf()`, `connectionsOf()` are useful). */
+  readonly role: RegistrationServerRole<WebSocket>;
+  private readonly timers = new Map<WebSocket, NodeJS.Timeout>();
+  private readonly maxBufferedAmount: number;
+  private readonly now: () => number;
+  private readonly servers = new Map<WebSocketServer, (ws: WebSocket, req: HttpRequest) => void>();
+
+  constructor(options: RegistrationHubOptions = {}) {
+    super();
+    const { crypto, maxBufferedAmount, now, ...protocol } = options;
+    this.role = new RegistrationServerRole<WebSocket>({ ...protocol, crypto: crypto ?? nodeCrypto });
+    this.maxBufferedAmount = maxBufferedAmount ?? DEFAULT_MAX_BUFFERED;
+    this.now = now ?? Date.now;
+  }
+
+  /** Registers every connection `server` accepts from now on. */
+  attach(server: WebSocketServer): this {
+    if (!this.servers.has(server)) {
+      const listener = (ws: WebSocket, req: HttpRequest) => this.handle(ws, req);
+      this.servers.set(server, listener);
+      server.on('connection', listener);
+    }
+    return this;
+  }
+
+  /**
+   * Takes one open connection through the protocol: for `handleUpgrade` callbacks, or any other
+   * source of server-side connections. `req` gives the `Host` the signature is checked against.
+   */
+  handle(ws: WebSocket, req: Pick<HttpRequest, 'headers'>): void {
+    const raw = req.headers.host;
+    const host = (Array.isArray(raw) ? raw[0] : raw) ?? '';
+    ws.on('message', (data, isBinary) => {
+      if (isBinary) {
+        this.apply(this.role.receiveBinary(ws));
+        return;
+      }
+      this.role.receive(ws, data as string, this.now()).then(
+        (actions) => this.apply(actions),
+        () => {
+          // Only a crypto implementation that throws gets here: a fault of this side (1011).
+          this.apply(this.role.closed(ws));
+          this.clearTimer(ws);
+          ws.close(1011, 'internal error');
+        },
+      );
+    });
+    ws.on('close', () => {
+      this.clearTimer(ws);
+      this.apply(this.role.closed(ws));
+    });
+    this.apply(this.role.open(ws, host, this.now()));
+  }
+
+  /** The keys currently routable. */
+  keys(): string[] {
+    return this.role.keys();
+  }
+
+  /** Stops taking new connections from the attached servers and cancels every timer. */
+  detach(): void {
+    for (const [server, listener] of this.servers) server.off('connection', listener);
+    this.servers.clear();
+    for (const ws of [...this.timers.keys()]) this.clearTimer(ws);
+  }
+
+  private apply(actions: ServerAction<WebSocket>[]): void {
+    for (const action of actions) {
+      const ws = action.conn;
+      switch (action.type) {
+        case 'send':
+          // A peer can close at any moment; what was meant for it is dropped, as browsers do.
+          if (ws.readyState !== WebSocket.OPEN) break;
+          if (ws.bufferedAmount > this.maxBufferedAmount) {
+            this.apply(this.role.closed(ws));
+            this.clearTimer(ws);
+            ws.close(1008, 'too slow: messages were piling up');
+            break;
+          }
+          ws.send(action.text);
+          break;
+        case 'close':
+          this.clearTimer(ws);
+          ws.close(action.code, action.reason);
+          break;
+        case 'timer':
+          this.clearTimer(ws);
+          if (action.at !== null) {
+            const timer = setTimeout(() => {
+              this.timers.delete(ws);
+              this.apply(this.role.tick(ws, this.now()));
+            }, Math.min(MAX_TIMER, Math.max(0, action.at - this.now())));
+            // A pending heartbeat is no reason to keep the process alive once everything else is done.
+            timer.unref();
+            this.timers.set(ws, timer);
+          }
+          break;
+        case 'registered':
+          this.emit('registered', action.publicKey, ws);
+          break;
+        case 'unregistered':
+          this.emit('unregistered', action.publicKey, ws);
+          break;
+      }
+    }
+  }
+
+  private clearTimer(ws: WebSocket): void {
+    const timer = this.timers.get(ws);
+    if (timer !== undefined) {
+      clearTimeout(timer);
+      this.timers.delete(ws);
+    }
+  }
+}

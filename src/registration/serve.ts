@@ -1,0 +1,189 @@
+/**
+ * `simpatico-ws serve`: the Simpatico Registration Protocol server and its demo page (`npm start`).
+ *
+ * One URL does both, as the seed's page expects: GET `/` without an upgrade answers the demo page
+ * (and the browser modules beside it); the same URL with an upgrade is the registration endpoint.
+ */
+
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { WebSocketServer } from '../server/server.js';
+import { SERVER_DEFAULTS, MIN_MESSAGE_BYTES } from './core/server-role.js';
+import { RegistrationHub, type RegistrationHubOptions } from './hub.js';
+import { demoHttpHandler, loadWebFiles } from './static.js';
+
+/** Where `serve` writes, and what stops it besides SIGINT and SIGTERM (the CLI's `CliIO`). */
+export interface ServeIO {
+  out: (line: string) => void;
+  err: (line: string) => void;
+  /** Aborting it stops the server as Ctrl-C does. */
+  signal?: AbortSignal;
+}
+
+const s = (ms: number) => String(ms / 1000);
+
+export const SERVE_USAGE = `Usage: simpatico-ws serve [options]
+
+Serves the registration demo page at / and, on the same URL, the Simpatico Registration
+Protocol endpoint. Prints the URL once listening; Ctrl-C stops it. Times are in seconds and may
+be fractional.
+
+Options:
+  --port N                  port to listen on, 0 for any free one (default: $PORT or 8080)
+  --host H                  address to listen on (default: $HOST or 127.0.0.1)
+  --expected-host H         host[:port] that signatures must name; repeat for several
+                            (default: each request's Host header — set it on the open internet)
+  --heartbeat SECONDS       heartbeat challenge interval, 0 for none (default ${s(SERVER_DEFAULTS.heartbeatInterval)})
+  --heartbeat-timeout SECONDS  time to answer a heartbeat challenge (default ${s(SERVER_DEFAULTS.heartbeatTimeout)})
+  --register-timeout SECONDS   time a new connection has to register (default ${s(SERVER_DEFAULTS.registerTimeout)})
+  --nonce-ttl SECONDS       how long a challenge can be answered (default ${s(SERVER_DEFAULTS.nonceTtl)})
+  --retries N               further attempts after a refused answer (default ${SERVER_DEFAULTS.retries})
+  --max-message BYTES       largest message, at least ${MIN_MESSAGE_BYTES}; larger closes with 1009 (default ${SERVER_DEFAULTS.maxMessageBytes})
+  --rate MESSAGES_PER_SECOND  sustained messages per connection; faster closes with 1008 (default ${SERVER_DEFAULTS.rate})
+  --burst N                 messages allowed at once before the rate applies (default 2 x rate)
+  --max-connections N       connections at once, more are answered 503 (default 1024)
+  --help                    show this help`;
+
+/** Parses a number of seconds (fractional allowed) into milliseconds. */
+function seconds(name: string, value: string, allowZero: boolean): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0 || (!allowZero && n === 0)) {
+    throw new UsageError(`${name} must be a number of seconds ${allowZero ? 'of 0 or more' : 'above 0'}, not '${value}'.`);
+  }
+  return n * 1000;
+}
+
+function whole(name: string, value: string, min: number, max: number): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < min || n > max) throw new UsageError(`${name} must be a whole number from ${min} to ${max}, not '${value}'.`);
+  return n;
+}
+
+function positiveNumber(name: string, value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0) throw new UsageError(`${name} must be a number above 0, not '${value}'.`);
+  return n;
+}
+
+class UsageError extends Error {}
+
+/** The parsed command line. */
+export interface ServeConfig {
+  port: number;
+  host: string;
+  maxConnections: number;
+  protocol: RegistrationHubOptions;
+}
+
+/** Parses `serve`'s arguments (and PORT / HOST from `env`). Throws a usage error for bad ones. */
+export function parseServeArgs(argv: string[], env: Record<string, string | undefined> = process.env): ServeConfig | 'help' {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      port: { type: 'string' },
+      host: { type: 'string' },
+      'expected-host': { type: 'string', multiple: true },
+      heartbeat: { type: 'string' },
+      'heartbeat-timeout': { type: 'string' },
+      'register-timeout': { type: 'string' },
+      'nonce-ttl': { type: 'string' },
+      retries: { type: 'string' },
+      'max-message': { type: 'string' },
+      rate: { type: 'string' },
+      burst: { type: 'string' },
+      'max-connections': { type: 'string' },
+      help: { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
+  if (values.help) return 'help';
+  const protocol: RegistrationHubOptions = {};
+  if (values['expected-host'] !== undefined) protocol.expectedHosts = values['expected-host'];
+  if (values.heartbeat !== undefined) protocol.heartbeatInterval = seconds('--heartbeat', values.heartbeat, true);
+  if (values['heartbeat-timeout'] !== undefined) protocol.heartbeatTimeout = seconds('--heartbeat-timeout', values['heartbeat-timeout'], false);
+  if (values['register-timeout'] !== undefined) protocol.registerTimeout = seconds('--register-timeout', values['register-timeout'], false);
+  if (values['nonce-ttl'] !== undefined) protocol.nonceTtl = seconds('--nonce-ttl', values['nonce-ttl'], false);
+  if (values.retries !== undefined) protocol.retries = whole('--retries', values.retries, 0, 1000);
+  if (values['max-message'] !== undefined) {
+    protocol.maxMessageBytes = whole('--max-message', values['max-message'], MIN_MESSAGE_BYTES, 2 ** 31);
+  }
+  if (values.rate !== undefined) protocol.rate = positiveNumber('--rate', values.rate);
+  if (values.burst !== undefined) protocol.burst = whole('--burst', values.burst, 1, 1e9);
+  return {
+    port: whole(values.port !== undefined ? '--port' : 'PORT', values.port ?? env.PORT ?? '8080', 0, 65535),
+    host: values.host ?? env.HOST ?? '127.0.0.1',
+    maxConnections: whole('--max-connections', values['max-connections'] ?? '1024', 1, 1e9),
+    protocol,
+  };
+}
+
+/** Where the browser build (tsconfig.browser.json) puts the modules: <package>/dist/web. */
+const WEB_ROOT = fileURLToPath(new URL('../../dist/web/', import.meta.url));
+
+/**
+ * Runs `simpatico-ws serve` with `argv` (the arguments after `serve`). Resolves to the exit code
+ * once the server has shut down (SIGINT, SIGTERM or `io.signal`): 0, 1 on failure, 2 on bad usage.
+ */
+export async function main(argv: string[], io: ServeIO = { out: console.log, err: console.error }, webRoot = WEB_ROOT): Promise<number> {
+  let config: ServeConfig | 'help';
+  try {
+    config = parseServeArgs(argv);
+  } catch (error) {
+    io.err(`simpatico-ws serve: ${(error as Error).message}\nRun 'simpatico-ws serve --help' for the options.`);
+    return 2;
+  }
+  if (config === 'help') {
+    io.out(SERVE_USAGE);
+    return 0;
+  }
+  const files = await loadWebFiles(webRoot);
+  if (files.size === 0) io.err(`simpatico-ws serve: no browser modules in ${webRoot}; run 'npm run build' first. The page will not work.`);
+  let hub: RegistrationHub;
+  try {
+    hub = new RegistrationHub(config.protocol);
+  } catch (error) {
+    io.err(`simpatico-ws serve: ${(error as Error).message}`);
+    return 2;
+  }
+  const server = new WebSocketServer({
+    port: config.port,
+    host: config.host,
+    maxConnections: config.maxConnections,
+    // The connection layer refuses oversized messages (1009) before they are even buffered.
+    maxPayload: config.protocol.maxMessageBytes ?? SERVER_DEFAULTS.maxMessageBytes,
+    httpHandler: demoHttpHandler(files),
+  });
+  hub.attach(server);
+  hub.on('registered', (key) => io.out(`registered ${key}`));
+  hub.on('unregistered', (key) => io.out(`unregistered ${key}`));
+  try {
+    await server.ready;
+  } catch (error) {
+    io.err(`simpatico-ws serve: cannot listen on ${config.host}:${config.port}: ${(error as Error).message}`);
+    hub.detach();
+    return 1;
+  }
+  const url = server.url.replace(/^ws/, 'http');
+  io.out(`simpatico-ws serve: the registration demo is at ${url} (WebSocket endpoint ${server.url})`);
+  await stopped(io.signal);
+  hub.detach();
+  await server.close();
+  io.out('simpatico-ws serve: stopped');
+  return 0;
+}
+
+/** Resolves on SIGINT, SIGTERM or the abort of `signal`, whichever comes first. */
+function stopped(signal?: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = (): void => {
+      process.off('SIGINT', done);
+      process.off('SIGTERM', done);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    process.once('SIGINT', done);
+    process.once('SIGTERM', done);
+    if (signal?.aborted) done();
+    else signal?.addEventListener('abort', done);
+  });
+}

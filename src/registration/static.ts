@@ -1,0 +1,61 @@
+/**
+ * The plain-HTTP side of `simpatico-ws serve`: the demo page at `/` and the compiled browser
+ * modules beside it, from memory. The files are read once at start-up into a map keyed by URL
+ * path, so a request can only ever name one of them: no path from a client reaches the file system.
+ */
+
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { HttpRequest, HttpResponse } from '../server/server.js';
+import { DEMO_PAGE, DEMO_PAGE_CSP } from './page.js';
+
+/**
+ * Reads every `.js` file under `root` (the browser build's output, dist/web) into a map from URL
+ * path (`/registration/browser/demo.js`) to contents. A missing `root` gives an empty map.
+ */
+export async function loadWebFiles(root: string): Promise<Map<string, Buffer>> {
+  const files = new Map<string, Buffer>();
+  const walk = async (dir: string, prefix: string): Promise<void> => {
+    let entries;
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const entry of entries) {
+      if (entry.isDirectory()) await walk(join(dir, entry.name), `${prefix}${entry.name}/`);
+      else if (entry.name.endsWith('.js')) files.set(`${prefix}${entry.name}`, await readFile(join(dir, entry.name)));
+    }
+  };
+  await walk(root, '/');
+  return files;
+}
+
+const COMMON_HEADERS = {
+  'cache-control': 'no-cache',
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+};
+
+/** The `httpHandler` for the demo: GET/HEAD of `/`, `/index.html` and the module files; 404, 405 otherwise. */
+export function demoHttpHandler(files: ReadonlyMap<string, Buffer>): (req: HttpRequest) => HttpResponse {
+  return (req) => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      return { status: 405, headers: { ...COMMON_HEADERS, allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' }, body: 'Method not allowed\n' };
+    }
+    const query = req.url.indexOf('?');
+    const path = query === -1 ? req.url : req.url.slice(0, query);
+    if (path === '/' || path === '/index.html') {
+      return {
+        status: 200,
+        headers: { ...COMMON_HEADERS, 'content-type': 'text/html; charset=utf-8', 'content-security-policy': DEMO_PAGE_CSP },
+        body: DEMO_PAGE,
+      };
+    }
+    const file = files.get(path);
+    if (file !== undefined) {
+      return { status: 200, headers: { ...COMMON_HEADERS, 'content-type': 'text/javascript; charset=utf-8' }, body: file };
+    }
+    return { status: 404, headers: { ...COMMON_HEADERS, 'content-type': 'text/plain; charset=utf-8' }, body: 'Not found\n' };
+  };
+}

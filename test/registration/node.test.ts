@@ -1,0 +1,277 @@
+// The Node binding over real sockets: RegistrationHub on a WebSocketServer, register() and
+// connectAndRegister() as clients, real Ed25519, short timers through the options.
+import t from 'tap';
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer } from '../../src/server/server.js';
+import { connect } from '../../src/client/connect.js';
+import type { WebSocket } from '../../src/websocket.js';
+import { WebSocketError } from '../../src/errors.js';
+import { RegistrationHub, type RegistrationHubOptions } from '../../src/registration/hub.js';
+import { connectAndRegister, register, type Registration } from '../../src/registration/client.js';
+import { RegistrationClientRole } from '../../src/registration/core/client-role.js';
+import { nodeCrypto } from '../../src/registration/node-crypto.js';
+import type { RegistrationCrypto } from '../../src/registration/core/crypto.js';
+
+async function hubServer(t: { teardown(fn: () => unknown): void }, options: RegistrationHubOptions = {}, serverOptions = {}) {
+  const server = new WebSocketServer({ port: 0, ...serverOptions });
+  const hub = new RegistrationHub(options).attach(server);
+  await server.ready;
+  t.teardown(async () => {
+    hub.detach();
+    await server.close();
+  });
+  return { server, hub, url: server.url };
+}
+
+/** The next message on a registration, as [data, from]. */
+const nextMessage = (r: Registration) => once(r, 'message') as Promise<[unknown, string]>;
+/** The close of a raw socket, as [code, reason]. */
+const closed = (ws: WebSocket) => once(ws, 'close') as Promise<[number, string, boolean]>;
+/** The next text message of a raw socket, parsed. */
+const nextJson = async (ws: WebSocket) => JSON.parse(String((await once(ws, 'message'))[0]));
+
+t.test('two clients register, then exchange direct and broadcast messages', async (t) => {
+  const { url, hub } = await hubServer(t);
+  const registered: string[] = [];
+  hub.on('registered', (key) => registered.push(key));
+  const alice = await connectAndRegister(url);
+  const bob = await connectAndRegister(url, await nodeCrypto.generateKeyPair());
+  t.not(alice.publicKey, bob.publicKey);
+  t.same(registered, [alice.publicKey, bob.publicKey]);
+  t.same(hub.keys().sort(), [alice.publicKey, bob.publicKey].sort());
+
+  const toBob = nextMessage(bob);
+  t.equal(alice.registeredSend({ text: 'hi bob' }, bob.publicKey), true);
+  t.same(await toBob, [{ text: 'hi bob' }, alice.publicKey], 'direct, from set by the server');
+
+  const toAlice = nextMessage(alice);
+  bob.registeredSend('hello there 0');
+  t.same(await toAlice, ['hello there 0', bob.publicKey], 'broadcast');
+
+  const notice = once(alice, 'notice');
+  alice.registeredSend('anyone?', 'no-such-key');
+  t.same(await notice, ['unknown recipient', 'no-such-key']);
+
+  const unregistered = once(hub, 'unregistered');
+  const bobClosed = once(bob, 'close');
+  bob.close(1000, 'bye');
+  t.same((await unregistered)[0], bob.publicKey);
+  t.same(await bobClosed, [1000, 'bye']);
+  t.same(hub.keys(), [alice.publicKey]);
+  alice.close();
+});
+
+t.test('a client whose signatures the server refuses sees the exception', async (t) => {
+  const { url } = await hubServer(t, { retries: 1 });
+  // It signs for another host, as it would if a malicious server had relayed the challenge.
+  const error = (await t.rejects(connectAndRegister(url, undefined, { host: 'elsewhere.example' }))) as unknown as WebSocketError;
+  t.ok(error instanceof WebSocketError);
+  t.equal(error.code, 'WS_ERR_REGISTRATION_REJECTED');
+  t.equal(error.closeCode, 1008);
+  t.match(error.message, /bad signature/);
+  t.match(error.message, /signed for "elsewhere\.example"/);
+});
+
+t.test('register() rejects when the connection closes first, or on its own timeout', async (t) => {
+  const { url } = await hubServer(t, { registerTimeout: 100 });
+  const kp = await nodeCrypto.generateKeyPair();
+  // A crypto that never finishes signing: the server's registration timeout closes the connection.
+  const stuck: RegistrationCrypto = { ...nodeCrypto, sign: () => new Promise(() => undefined) };
+  const ws = await connect(url);
+  const error = (await t.rejects(register(ws, kp, { crypto: stuck }))) as unknown as WebSocketError;
+  t.equal(error.code, 'WS_ERR_REGISTRATION_CLOSED');
+  t.equal(error.closeCode, 1008);
+  t.match(error.message, /closed \(1008 registration timeout\)/);
+
+  const ws2 = await connect(url);
+  const timedOut = (await t.rejects(register(ws2, kp, { crypto: stuck, timeout: 20 }))) as unknown as WebSocketError;
+  t.equal(timedOut.code, 'WS_ERR_REGISTRATION_TIMEOUT');
+  t.equal(timedOut.side, 'local');
+  t.equal((await closed(ws2))[0], 1000, 'and the client closes');
+
+  t.throws(() => register({ url: '' } as WebSocket, kp), { code: 'WS_ERR_INVALID_ARGUMENT' });
+  await t.rejects(connectAndRegister(url, kp, { crypto: stuck, timeout: 20 }), { code: 'WS_ERR_REGISTRATION_TIMEOUT' });
+});
+
+t.test('heartbeats: answered by register() automatically; unanswered ones close 1008', async (t) => {
+  const { url, hub } = await hubServer(t, { heartbeatInterval: 50, heartbeatTimeout: 100 });
+  const alice = await connectAndRegister(url);
+  for (let i = 0; i < 2; i++) await once(alice, 'heartbeat');
+  t.same(hub.keys(), [alice.publicKey], 'still registered after two heartbeats');
+
+  // A client that registers and then stops answering.
+  const ws = await connect(url);
+  const role = new RegistrationClientRole({ crypto: nodeCrypto, keyPair: await nodeCrypto.generateKeyPair(), host: new URL(url).host });
+  const answer = (await role.receive(JSON.stringify(await nextJson(ws))))[0] as { text: string };
+  ws.send(answer.text);
+  t.equal((await nextJson(ws)).accepted, true);
+  t.same(Object.keys(await nextJson(ws)), ['challenge'], 'the heartbeat challenge');
+  const [code, reason] = await closed(ws);
+  t.same([code, reason], [1008, 'heartbeat timeout']);
+  t.same(hub.keys(), [alice.publicKey]);
+  alice.close();
+});
+
+t.test('a heartbeat refused for good is reported as failed', async (t) => {
+  const { url } = await hubServer(t, { heartbeatInterval: 50, retries: 0 });
+  const kp = await nodeCrypto.generateKeyPair();
+  let signed = 0;
+  // Good signatures for the registration, then garbage.
+  const flaky: RegistrationCrypto = {
+    ...nodeCrypto,
+    sign: async (k, m) => (signed++ === 0 ? nodeCrypto.sign(k, m) : new Uint8Array(64)),
+  };
+  const alice = await connectAndRegister(url, kp, { crypto: flaky });
+  const [error] = (await once(alice, 'failed')) as [WebSocketError];
+  t.equal(error.code, 'WS_ERR_REGISTRATION_REJECTED');
+  t.same(await once(alice, 'close'), [1008, 'heartbeat failed']);
+});
+
+t.test('limits over the wire: unregistered sends, binary, size, rate', async (t) => {
+  const { url } = await hubServer(t, { maxMessageBytes: 1024, rate: 5, burst: 3 }, { maxPayload: 1024 });
+  const ws = await connect(url);
+  await nextJson(ws); // the challenge
+  ws.send(JSON.stringify({ data: 'early' }));
+  t.same(await nextJson(ws), { error: 'not registered' });
+  ws.send('{oops');
+  t.same(await nextJson(ws), { error: 'invalid JSON' });
+  ws.send(JSON.stringify({ data: 1 }));
+  t.same(await nextJson(ws), { error: 'not registered' });
+  ws.send(JSON.stringify({ data: 2 })); // the fourth message inside the burst of 3
+  t.same((await closed(ws)).slice(0, 2), [1008, 'rate limit exceeded']);
+
+  const bin = await connect(url);
+  bin.send(Buffer.from([1, 2, 3]));
+  t.same((await closed(bin)).slice(0, 2), [1003, 'binary messages are not supported']);
+
+  const big = await connect(url);
+  big.send('x'.repeat(2000)); // refused by the connection layer's maxPayload before the role sees it
+  t.equal((await closed(big))[0], 1009);
+});
+
+t.test('a key registered from two connections stays routable while one remains', async (t) => {
+  const { url, hub } = await hubServer(t);
+  const kp = await nodeCrypto.generateKeyPair();
+  const tab1 = await connectAndRegister(url, kp);
+  const tab2 = await connectAndRegister(url, kp);
+  const bob = await connectAndRegister(url);
+  const both = Promise.all([nextMessage(tab1), nextMessage(tab2)]);
+  bob.registeredSend('to both tabs', tab1.publicKey);
+  t.same((await both).map(([d]) => d), ['to both tabs', 'to both tabs']);
+  const gone = once(hub, 'unregistered');
+  tab1.close();
+  await gone;
+  const one = nextMessage(tab2);
+  bob.registeredSend('to the tab left', tab2.publicKey);
+  t.same((await one)[0], 'to the tab left');
+  tab2.close();
+  bob.close();
+});
+
+t.test('a crypto that throws closes that connection with 1011, nothing more', async (t) => {
+  const broken: RegistrationCrypto = { ...nodeCrypto, verify: () => Promise.reject(new Error('hardware on fire')) };
+  const { url, hub } = await hubServer(t, { crypto: broken });
+  const ws = await connect(url);
+  const challenge = await nextJson(ws);
+  const role = new RegistrationClientRole({ crypto: nodeCrypto, keyPair: await nodeCrypto.generateKeyPair(), host: new URL(url).host });
+  ws.send(((await role.receive(JSON.stringify(challenge)))[0] as { text: string }).text);
+  t.same((await closed(ws)).slice(0, 2), [1011, 'internal error']);
+  t.same(hub.keys(), []);
+});
+
+t.test('a recipient that does not read is closed, not buffered for without bound', async (t) => {
+  const { url, hub } = await hubServer(t, { maxBufferedAmount: 64 * 1024, rate: 1e6, burst: 1e6 }, { maxPayload: 65536 });
+  const sender = await connectAndRegister(url);
+  const sleeper = await connectAndRegister(url);
+  // Stop reading: the server's buffer towards the sleeper fills up.
+  (sleeper.socket as unknown as { pause(): void }).pause();
+  const gone = once(hub, 'unregistered');
+  const chunk = 'x'.repeat(60_000);
+  for (let i = 0; i < 400 && hub.keys().length === 2; i++) {
+    sender.registeredSend(chunk, sleeper.publicKey);
+    await new Promise((r) => setImmediate(r));
+  }
+  t.same((await gone)[0], sleeper.publicKey);
+  sender.close();
+  sleeper.socket.terminate();
+});
+
+t.test('the hub takes handleUpgrade connections of a node:http server', async (t) => {
+  const wss = new WebSocketServer({ noServer: true });
+  const hub = new RegistrationHub();
+  const http = createServer((_req, res) => res.end('page'));
+  let n = 0;
+  http.on('upgrade', (req, socket, head) =>
+    wss.handleUpgrade(req, socket, head, (ws, request) => {
+      // Host as node:http gives it, as a list (the first counts), and missing altogether.
+      const variants = [request, { headers: { host: [String(request.headers.host), 'x'] } }, { headers: {} }];
+      hub.handle(ws, variants[n++ % 3]);
+    }),
+  );
+  http.listen(0, '127.0.0.1');
+  await once(http, 'listening');
+  const { port } = http.address() as AddressInfo;
+  const alice = await connectAndRegister(`ws://127.0.0.1:${port}/`);
+  const bob = await connectAndRegister(`ws://127.0.0.1:${port}/`);
+  const got = nextMessage(bob);
+  alice.registeredSend('over node:http', bob.publicKey);
+  t.same(await got, ['over node:http', alice.publicKey]);
+  // Without a Host header, and no expectedHosts, there is nothing a signature could name.
+  await t.rejects(connectAndRegister(`ws://127.0.0.1:${port}/`, undefined, { timeout: 5000 }), /bad signature/);
+  alice.close();
+  bob.close();
+  await wss.close();
+  http.close();
+  hub.detach();
+});
+
+t.test('detach stops taking new connections', async (t) => {
+  const server = new WebSocketServer({ port: 0 });
+  const hub = new RegistrationHub();
+  t.equal(hub.attach(server).attach(server), hub, 'attaching twice is harmless');
+  await server.ready;
+  const alice = await connectAndRegister(server.url);
+  t.same(hub.keys(), [alice.publicKey]);
+  hub.detach();
+  const ws = await connect(server.url);
+  // An attached hub sends its challenge the moment a connection opens, before anything the server
+  // does later; so if the close of the shutdown arrives first, no challenge was sent.
+  const first = Promise.race([once(ws, 'message').then(() => 'message'), closed(ws).then(() => 'closed')]);
+  const shutdown = server.close();
+  t.equal(await first, 'closed');
+  await shutdown;
+});
+
+t.test('register() ignores binary from the server and fails when the server just closes', async (t) => {
+  const server = new WebSocketServer({ port: 0 });
+  server.on('connection', (ws) => {
+    ws.send(Buffer.from('{"challenge":"abc"}'));
+    ws.close(4000, 'not a registration server');
+  });
+  await server.ready;
+  const error = (await t.rejects(connectAndRegister(server.url))) as unknown as WebSocketError;
+  t.equal(error.code, 'WS_ERR_REGISTRATION_CLOSED');
+  t.equal(error.closeCode, 4000);
+  t.match(error.message, '4000 not a registration server');
+  await server.close();
+});
+
+t.test('a message for a connection that is closing is dropped, not sent', async (t) => {
+  const { url, hub } = await hubServer(t);
+  const serverSide = new Map<string, WebSocket>();
+  hub.on('registered', (key, ws) => serverSide.set(key, ws));
+  const alice = await connectAndRegister(url);
+  const bob = await connectAndRegister(url);
+  // Alice stops reading, so the server's close stays unanswered: her connection stays CLOSING.
+  (alice.socket as unknown as { pause(): void }).pause();
+  serverSide.get(alice.publicKey)!.close(1001, 'going away');
+  bob.registeredSend('too late', alice.publicKey);
+  const echo = nextMessage(bob);
+  bob.registeredSend('to myself', bob.publicKey); // processed after the one before it
+  t.same(await echo, ['to myself', bob.publicKey]);
+  t.ok(hub.keys().includes(alice.publicKey), 'still registered until the close completes');
+  alice.socket.terminate();
+  bob.close();
+});

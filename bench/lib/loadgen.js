@@ -130,11 +130,16 @@ async function throughput() {
   /** @type {{ socket: net.Socket, owed: number }[]} sockets with replies not yet answered */
   let owing = [];
   let flushScheduled = false;
+  const refillAt = job.refillAt ?? 1;
   const flush = () => {
     flushScheduled = false;
     const list = owing;
     owing = [];
     for (const s of list) {
+      if (s.owed < refillAt) {
+        owing.push(s); // not enough yet: stays on the list for a later flush
+        continue;
+      }
       if (running) {
         s.socket.write(buffer.subarray(0, s.owed * frameLength));
         writes++;
@@ -167,7 +172,7 @@ async function throughput() {
         // poll phase so that all the reads of one wake-up cost one write per socket.
         if (state.owed === 0) owing.push(state);
         state.owed += done;
-        if (!flushScheduled) {
+        if (!flushScheduled && state.owed >= refillAt) {
           flushScheduled = true;
           setImmediate(flush);
         }
@@ -191,12 +196,12 @@ async function throughput() {
   const c0 = process.cpuUsage();
   const t0 = performance.now();
   await sleep(durationMs);
-  phase('end');
   const m1 = messages;
   const r1 = reads;
   const w1 = writes;
   const t1 = performance.now();
   const c1 = process.cpuUsage();
+  phase('end');
   running = false;
   for (const { socket } of opened.sockets) socket.destroy();
   if (error) return { error };
@@ -340,10 +345,10 @@ async function handshakes() {
   const c0 = process.cpuUsage();
   const t0 = performance.now();
   await sleep(durationMs);
-  phase('end');
   const n1 = completed;
   const t1 = performance.now();
   const c1 = process.cpuUsage();
+  phase('end');
   running = false;
   await Promise.race([Promise.all(workers), sleep(5000)]);
   if (errors >= 100 || n1 === n0) return { error: `handshakes failing: ${firstError ?? 'none completed'}` };

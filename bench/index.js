@@ -1,0 +1,78 @@
+// Every benchmark, in a bounded time: the codec (bench/codec.js), end to end (bench/e2e.js) and memory
+// at scale (bench/scale.js), one after the other, each in its own process with a hard time limit.
+//
+//   npm run bench                  (builds first; about 10 minutes with default settings)
+//   BENCH_QUICK=1 npm run bench    (a smoke run of a couple of minutes; also `-- --quick`)
+//
+// The codec's stdout (its markdown table) is passed through and stored in bench/results/latest.json
+// so that BENCHMARKS.md shows all three parts of the latest run.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { ROOT } from './lib/processes.js';
+import { saveSection, writeBenchmarksMd } from './lib/report.js';
+
+const quick = process.argv.includes('--quick') || (!!process.env.BENCH_QUICK && process.env.BENCH_QUICK !== '0');
+const env = { ...process.env, ...(quick ? { BENCH_QUICK: '1' } : {}) };
+
+/** Hard limits per part; a part that hits its limit is killed and the run goes on. */
+const PARTS = [
+  { name: 'codec', script: 'bench/codec.js', limitMs: (quick ? 2 : 4) * 60_000, capture: true },
+  { name: 'e2e', script: 'bench/e2e.js', limitMs: (quick ? 3 : 8) * 60_000, capture: false },
+  { name: 'scale', script: 'bench/scale.js', limitMs: (quick ? 2 : 4) * 60_000, capture: false },
+];
+
+/**
+ * @param {{ name: string, script: string, limitMs: number, capture: boolean }} part
+ * @returns {Promise<{ code: number | null, signal: string | null, output: string, seconds: number }>}
+ */
+function run(part) {
+  const t0 = Date.now();
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [path.join(ROOT, part.script)], {
+      cwd: ROOT,
+      env,
+      stdio: ['ignore', part.capture ? 'pipe' : 'inherit', 'inherit'],
+    });
+    let output = '';
+    child.stdout?.on('data', (d) => {
+      process.stdout.write(d);
+      output += d;
+    });
+    const timer = setTimeout(() => {
+      console.error(`# ${part.name}: over its ${part.limitMs / 60_000} min limit, stopped`);
+      child.kill('SIGTERM');
+      setTimeout(() => child.kill('SIGKILL'), 5000).unref();
+    }, part.limitMs);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, output, seconds: Math.round((Date.now() - t0) / 1000) });
+    });
+  });
+}
+
+async function main() {
+  const t0 = Date.now();
+  let failed = 0;
+  for (const part of PARTS) {
+    if (!fs.existsSync(path.join(ROOT, part.script))) {
+      console.error(`# ${part.name}: ${part.script} not found; skipped`);
+      continue;
+    }
+    console.log(`\n## ${part.name}\n`);
+    const res = await run(part);
+    if (res.code !== 0) {
+      failed++;
+      console.error(`# ${part.name} failed (exit ${res.code}${res.signal ? `, ${res.signal}` : ''})`);
+    }
+    if (part.capture && res.code === 0 && res.output.trim() && env.BENCH_WRITE !== '0') {
+      // eslint-disable-next-line no-control-regex
+      const output = res.output.replace(/\x1b\[[0-9;]*m/g, '');
+      writeBenchmarksMd(saveSection(part.name, { date: new Date().toISOString(), quick, seconds: res.seconds, output }));
+    }
+  }
+  console.error(`# all benchmarks: ${Math.round((Date.now() - t0) / 1000)} s; results in bench/results/latest.json and BENCHMARKS.md`);
+  if (failed) process.exitCode = 1;
+}
+
+main();

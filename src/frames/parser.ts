@@ -9,7 +9,7 @@
 import type { WebSocketError } from '../errors.js';
 import { CloseCode } from './close.js';
 import { FrameErrorCode, remoteError } from './codes.js';
-import { type DecoderOptions, FrameDecoder } from './decoder.js';
+import { type DecoderOptions, FrameDecoder, GET_DATA } from './decoder.js';
 import type { Frame } from './opcodes.js';
 
 /** Options of {@link FrameParser}. `maxPayload` (default 1 MiB) caps each frame's payload. */
@@ -40,7 +40,7 @@ export class FrameParser extends FrameDecoder {
 
   /** Bytes held for an incomplete frame (header bytes and payload pieces). */
   get bufferedBytes(): number {
-    return this.held + this.received;
+    return this.held + (this.state === GET_DATA ? this.received : 0);
   }
 
   protected checkFrame(): WebSocketError | undefined {

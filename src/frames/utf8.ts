@@ -40,6 +40,8 @@ export class Utf8Validator {
 
   reset(): void {
     this.need = 0;
+    this.lo = 0x80;
+    this.hi = 0xbf;
   }
 
   /** Feeds `buffer[start .. end)`; false at the first byte that cannot be UTF-8 (the state is then unspecified). */
@@ -77,7 +79,7 @@ export class Utf8Validator {
     return true;
   }
 
-  /** One byte of RFC 3629 §4's UTF8-octets grammar. */
+  /** One byte of RFC 3629 §4's UTF8-octets grammar; callers pass ASCII only inside a code point. */
   private step(b: number): boolean {
     if (this.need !== 0) {
       if (b < this.lo || b > this.hi) return false;
@@ -86,7 +88,6 @@ export class Utf8Validator {
       this.hi = 0xbf;
       return true;
     }
-    if (b < 0x80) return true;
     if (b >= 0xc2 && b <= 0xdf) {
       // UTF8-2 = %xC2-DF UTF8-tail (C0 and C1 would be overlong)
       this.need = 1;

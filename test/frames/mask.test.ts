@@ -1,0 +1,90 @@
+// Masking (RFC 6455 §5.3): every length, alignment, key offset and phase against a byte-by-byte reference.
+import t from 'tap';
+import { mask, unmask } from '../../src/frames/index.js';
+import { prng } from './helpers.js';
+
+const reference = (data: Uint8Array, key: Uint8Array, keyOffset: number, phase: number): Buffer => {
+  const out = Buffer.from(data);
+  for (let i = 0; i < out.length; i++) out[i] ^= key[keyOffset + ((phase + i) & 3)];
+  return out;
+};
+
+const random = prng(0x5eed);
+const bytes = (n: number) => {
+  const b = Buffer.alloc(n);
+  for (let i = 0; i < n; i++) b[i] = (random() * 256) | 0;
+  return b;
+};
+
+t.test('unmask: every length to 140, every alignment, key offset and phase', (t) => {
+  const key = bytes(7);
+  let checked = 0;
+  for (let n = 0; n <= 140; n++) {
+    const data = bytes(n);
+    for (let align = 0; align < 4; align++) {
+      for (const keyOffset of [0, 3]) {
+        for (let phase = 0; phase < 4; phase++) {
+          const backing = Buffer.alloc(n + 8);
+          const view = backing.subarray(align, align + n);
+          data.copy(view);
+          unmask(view, key, keyOffset, phase);
+          if (!view.equals(reference(data, key, keyOffset, phase))) t.fail(`n=${n} align=${align} keyOffset=${keyOffset} phase=${phase}`);
+          // Bytes around the view are untouched.
+          if (backing.subarray(0, align).some((b) => b !== 0) || backing.subarray(align + n).some((b) => b !== 0)) t.fail('wrote outside the view');
+          checked++;
+        }
+      }
+    }
+  }
+  t.equal(checked, 141 * 4 * 2 * 4);
+  t.end();
+});
+
+t.test('unmask defaults to key offset 0 and phase 0, and is its own inverse', (t) => {
+  const key = Buffer.from([1, 2, 3, 4]);
+  const data = bytes(1000);
+  const copy = Buffer.from(data);
+  unmask(copy, key);
+  t.same(copy, reference(data, key, 0, 0));
+  unmask(copy, key);
+  t.same(copy, data);
+  t.end();
+});
+
+t.test('a payload split anywhere unmasks like the whole (phase = offset mod 4)', (t) => {
+  const key = Buffer.from([0x37, 0xfa, 0x21, 0x3d]);
+  const data = bytes(300);
+  const expected = reference(data, key, 0, 0);
+  for (let at = 0; at <= 300; at++) {
+    const copy = Buffer.from(data);
+    unmask(copy.subarray(0, at), key, 0, 0);
+    unmask(copy.subarray(at), key, 0, at & 3);
+    if (!copy.equals(expected)) t.fail(`split at ${at}`);
+  }
+  t.pass('all 301 splits');
+  t.end();
+});
+
+t.test('mask copies and masks, leaving the source alone', (t) => {
+  const key = bytes(9);
+  for (let n = 0; n <= 140; n++) {
+    const source = bytes(n);
+    const before = Buffer.from(source);
+    for (const targetOffset of [0, 1, 2, 3, 6]) {
+      for (const keyOffset of [0, 5]) {
+        const target = Buffer.alloc(n + targetOffset + 3);
+        mask(source, key, keyOffset, target, targetOffset);
+        if (!target.subarray(targetOffset, targetOffset + n).equals(reference(source, key, keyOffset, 0))) {
+          t.fail(`n=${n} targetOffset=${targetOffset} keyOffset=${keyOffset}`);
+        }
+        if (target.subarray(0, targetOffset).some((b) => b !== 0) || target.subarray(targetOffset + n).some((b) => b !== 0)) t.fail('wrote outside');
+      }
+    }
+    if (!source.equals(before)) t.fail('source mutated');
+  }
+  const big = bytes(1 << 20);
+  const target = Buffer.alloc(big.length + 1);
+  mask(big, key, 1, target, 1);
+  t.same(target.subarray(1), reference(big, key, 1, 0), '1 MiB at an odd offset');
+  t.end();
+});

@@ -138,13 +138,8 @@ export async function main(argv: string[], io: ServeIO = { out: console.log, err
   }
   const files = await loadWebFiles(webRoot);
   if (files.size === 0) io.err(`simpatico-ws serve: no browser modules in ${webRoot}; run 'npm run build' first. The page will not work.`);
-  let hub: RegistrationHub;
-  try {
-    hub = new RegistrationHub(config.protocol);
-  } catch (error) {
-    io.err(`simpatico-ws serve: ${(error as Error).message}`);
-    return 2;
-  }
+  // Every value was checked while parsing, so the hub accepts them.
+  const hub = new RegistrationHub(config.protocol);
   const server = new WebSocketServer({
     port: config.port,
     host: config.host,

@@ -1,0 +1,182 @@
+// `simpatico-ws serve`: its options, its HTTP side (the page and the modules), the registration
+// endpoint on the same URL, and its shutdown.
+import t from 'tap';
+import { once } from 'node:events';
+import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SERVE_USAGE, main, parseServeArgs, type ServeIO } from '../../src/registration/serve.js';
+import { demoHttpHandler, loadWebFiles } from '../../src/registration/static.js';
+import { connectAndRegister } from '../../src/registration/client.js';
+
+function io(signal?: AbortSignal) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const sink: ServeIO = { out: (l) => out.push(l), err: (l) => err.push(l), signal };
+  return { out, err, sink };
+}
+
+/** Starts `serve` and resolves with its http:// URL once it prints it (bounded wait). */
+async function start(args: string[], webRoot: string) {
+  const ac = new AbortController();
+  const { out, err, sink } = io(ac.signal);
+  const done = main(args, sink, webRoot);
+  for (let i = 0; i < 500 && !out.some((l) => l.includes('http://')); i++) await new Promise((r) => setTimeout(r, 10));
+  const url = /(http:\/\/\S+)/.exec(out.find((l) => l.includes('http://')) ?? '')?.[1];
+  if (url === undefined) throw new Error('serve did not print its URL: ' + JSON.stringify({ out, err }));
+  return { url, out, err, stop: async () => (ac.abort(), done) };
+}
+
+function webRoot() {
+  const dir = mkdtempSync(join(tmpdir(), 'simpatico-web-'));
+  mkdirSync(join(dir, 'registration', 'browser'), { recursive: true });
+  writeFileSync(join(dir, 'errors.js'), 'export const x = 1;\n');
+  writeFileSync(join(dir, 'registration', 'browser', 'demo.js'), 'console.log("demo");\n');
+  writeFileSync(join(dir, 'registration', 'notes.txt'), 'not served');
+  return dir;
+}
+
+t.test('--help lists every option', async (t) => {
+  const { out, sink } = io();
+  t.equal(await main(['--help'], sink, '/nonexistent'), 0);
+  t.equal(out[0], SERVE_USAGE);
+  for (const option of ['--port', '--host', '--expected-host', '--heartbeat ', '--heartbeat-timeout', '--register-timeout', '--nonce-ttl',
+    '--retries', '--max-message', '--rate', '--burst', '--max-connections', '--help']) {
+    t.match(SERVE_USAGE, option);
+  }
+  t.match(SERVE_USAGE, '(default 30)');
+});
+
+t.test('options: seconds become milliseconds, PORT and HOST from the environment', async (t) => {
+  t.same(parseServeArgs([], {}), { port: 8080, host: '127.0.0.1', maxConnections: 1024, protocol: {} });
+  t.same(parseServeArgs([], { PORT: '9000', HOST: '0.0.0.0' }), { port: 9000, host: '0.0.0.0', maxConnections: 1024, protocol: {} });
+  const c = parseServeArgs(
+    ['--port', '0', '--host', '::1', '--heartbeat', '0.2', '--heartbeat-timeout', '0.5', '--register-timeout', '1.5', '--nonce-ttl', '2',
+      '--retries', '0', '--max-message', '4096', '--rate', '2.5', '--burst', '4', '--max-connections', '10',
+      '--expected-host', 'a.example', '--expected-host', 'b.example:8443'],
+    { PORT: '1' },
+  );
+  t.same(c, {
+    port: 0,
+    host: '::1',
+    maxConnections: 10,
+    protocol: {
+      expectedHosts: ['a.example', 'b.example:8443'],
+      heartbeatInterval: 200,
+      heartbeatTimeout: 500,
+      registerTimeout: 1500,
+      nonceTtl: 2000,
+      retries: 0,
+      maxMessageBytes: 4096,
+      rate: 2.5,
+      burst: 4,
+    },
+  });
+  t.equal((parseServeArgs(['--heartbeat', '0'], {}) as { protocol: { heartbeatInterval: number } }).protocol.heartbeatInterval, 0);
+});
+
+t.test('bad options exit 2 with a message naming the option', async (t) => {
+  const cases: [string[], RegExp][] = [
+    [['--port', '70000'], /--port must be a whole number from 0 to 65535/],
+    [['--port', 'x'], /--port/],
+    [['--heartbeat=-1'], /--heartbeat must be a number of seconds of 0 or more/],
+    [['--heartbeat', ''], /--heartbeat/],
+    [['--heartbeat-timeout', '0'], /--heartbeat-timeout must be a number of seconds above 0/],
+    [['--register-timeout', 'soon'], /--register-timeout/],
+    [['--nonce-ttl', 'Infinity'], /--nonce-ttl/],
+    [['--retries', '1.5'], /--retries/],
+    [['--max-message', '100'], /--max-message must be a whole number from 256/],
+    [['--rate', '0'], /--rate must be a number above 0/],
+    [['--rate', ' '], /--rate/],
+    [['--burst', '0'], /--burst/],
+    [['--max-connections', '0'], /--max-connections/],
+    [['--nope'], /Unknown option '--nope'/],
+  ];
+  for (const [args, message] of cases) {
+    const { err, sink } = io();
+    t.equal(await main(args, sink, '/nonexistent'), 2, args.join(' '));
+    t.match(err.join('\n'), message);
+    t.match(err.join('\n'), "Run 'simpatico-ws serve --help'");
+  }
+  t.throws(() => parseServeArgs([], { PORT: 'eighty' }), /PORT must be a whole number/);
+});
+
+t.test('the page, the modules and the endpoint share one URL; abort stops it cleanly', async (t) => {
+  const { url, out, err, stop } = await start(['--port', '0', '--heartbeat', '0.05'], webRoot());
+  t.same(err, []);
+  t.match(out[0], /^simpatico-ws serve: the registration demo is at http:\/\/127\.0\.0\.1:\d+\/ \(WebSocket endpoint ws:\/\/127\.0\.0\.1:\d+\/\)$/);
+
+  const page = await fetch(url);
+  t.equal(page.status, 200);
+  t.equal(page.headers.get('content-type'), 'text/html; charset=utf-8');
+  t.match(page.headers.get('content-security-policy'), "script-src 'self'");
+  const html = await page.text();
+  for (const id of ['run-connect', 'run-send', 'message-container', 'public-key', 'send-to-key', 'send-to-text', 'run-send-to']) {
+    t.match(html, `id="${id}"`, id);
+  }
+  t.match(html, '<script type="module" src="registration/browser/demo.js">');
+  t.equal((await fetch(new URL('/index.html?x=1', url))).status, 200);
+
+  const js = await fetch(new URL('/registration/browser/demo.js', url));
+  t.equal(js.status, 200);
+  t.equal(js.headers.get('content-type'), 'text/javascript; charset=utf-8');
+  t.equal(await js.text(), 'console.log("demo");\n');
+  t.equal((await fetch(new URL('/errors.js', url))).status, 200);
+  for (const path of ['/registration/notes.txt', '/../package.json', '/registration/../errors.js.map', '/nope.js']) {
+    t.equal((await fetch(new URL(path, url))).status, 404, path);
+  }
+  const head = await fetch(url, { method: 'HEAD' });
+  t.equal(head.status, 200);
+  const post = await fetch(url, { method: 'POST', body: 'x' });
+  t.equal(post.status, 405);
+  t.equal(post.headers.get('allow'), 'GET, HEAD');
+
+  // The same URL with an upgrade: register two clients and talk.
+  const wsUrl = url.replace(/^http/, 'ws');
+  const alice = await connectAndRegister(wsUrl);
+  const bob = await connectAndRegister(wsUrl);
+  const got = once(bob, 'message');
+  alice.registeredSend('hello there 0');
+  t.same(await got, ['hello there 0', alice.publicKey]);
+  await once(alice, 'heartbeat'); // --heartbeat 0.05 took effect
+  t.ok(out.includes(`registered ${alice.publicKey}`));
+
+  const aliceClosed = once(alice, 'close');
+  t.equal(await stop(), 0);
+  t.same((await aliceClosed)[0], 1001, 'clients are told the server is going away');
+  t.equal(out.at(-1), 'simpatico-ws serve: stopped');
+  t.ok(out.includes(`unregistered ${bob.publicKey}`));
+});
+
+t.test('without browser modules it warns; an already-aborted signal stops at once', async (t) => {
+  const ac = new AbortController();
+  ac.abort();
+  const { out, err, sink } = io(ac.signal);
+  t.equal(await main(['--port', '0'], sink, join(tmpdir(), 'simpatico-no-such-dir')), 0);
+  t.match(err[0], /no browser modules in .*simpatico-no-such-dir; run 'npm run build' first/);
+  t.equal(out.at(-1), 'simpatico-ws serve: stopped');
+});
+
+t.test('a port already in use exits 1', async (t) => {
+  const blocker = createServer();
+  blocker.listen(0, '127.0.0.1');
+  await once(blocker, 'listening');
+  const { port } = blocker.address() as { port: number };
+  const { err, sink } = io();
+  t.equal(await main(['--port', String(port)], sink, webRoot()), 1);
+  t.match(err.join('\n'), new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port}: .*EADDRINUSE`));
+  blocker.close();
+});
+
+t.test('loadWebFiles and the handler on their own', async (t) => {
+  const files = await loadWebFiles(webRoot());
+  t.same([...files.keys()].sort(), ['/errors.js', '/registration/browser/demo.js']);
+  t.same(await loadWebFiles('/nonexistent/dir'), new Map());
+  const handler = demoHttpHandler(files);
+  const req = (method: string, url: string) => handler({ method, url, httpVersion: '1.1', headers: {} });
+  t.equal(req('GET', '/').status, 200);
+  t.equal(req('HEAD', '/errors.js').status, 200);
+  t.equal(req('DELETE', '/').status, 405);
+  t.equal(req('GET', '/registration/browser/').status, 404);
+});

@@ -1,0 +1,98 @@
+// A real browser: Debian's Chromium, driven by playwright-core, opens the demo page twice; both
+// pages click Connect, register with WebCrypto Ed25519, then exchange a direct message and a
+// broadcast, each checked in the other page's log. The browser modules are compiled fresh from
+// src/ (tsconfig.browser.json) so the test always runs the current code.
+import t from 'tap';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { main } from '../../src/registration/serve.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing (apt-get install chromium); the browser test needs it`;
+if (skip) console.log(`# skipping the browser test: ${skip}`);
+
+t.test('two Chromium pages register and talk through the demo page', { skip }, async (t) => {
+  const { chromium } = await import('playwright-core');
+  const root = mkdtempSync(join(tmpdir(), 'simpatico-browser-'));
+  const webRoot = join(root, 'web');
+  const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+  execFileSync(process.execPath, [tsc, '-p', 'tsconfig.browser.json', '--outDir', webRoot], { stdio: 'inherit' });
+
+  const ac = new AbortController();
+  const out: string[] = [];
+  const err: string[] = [];
+  // Short heartbeats: a page that did not answer them would be closed within half a second.
+  const served = main(['--port', '0', '--heartbeat', '0.2', '--heartbeat-timeout', '0.3'], { out: (l) => out.push(l), err: (l) => err.push(l), signal: ac.signal }, webRoot);
+  for (let i = 0; i < 500 && !out.some((l) => l.includes('http://')); i++) await new Promise((r) => setTimeout(r, 10));
+  const url = /(http:\/\/\S+)/.exec(out.join('\n'))?.[1];
+  t.ok(url, 'serve printed its URL');
+
+  const context = await chromium.launchPersistentContext(join(root, 'profile'), { executablePath: CHROMIUM, headless: true, args: FLAGS });
+  t.teardown(async () => {
+    await context.close();
+    ac.abort();
+    await served;
+    rmSync(root, { recursive: true, force: true });
+  });
+  const problems: string[] = [];
+  const open = async () => {
+    const page = await context.newPage();
+    page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+    page.on('console', (m) => (m.type() === 'error' ? problems.push(`console: ${m.text()}`) : undefined));
+    await page.goto(url as string);
+    await page.click('#run-connect');
+    await page.waitForFunction(() => /registered as /.test(document.getElementById('message-container')?.textContent ?? ''), null, { timeout: 15_000 });
+    const key = (await page.textContent('#public-key'))?.trim() ?? '';
+    return { page, key };
+  };
+  const log = (page: import('playwright-core').Page) => page.textContent('#message-container').then((s) => s ?? '');
+  const waitLog = (page: import('playwright-core').Page, text: string) =>
+    page.waitForFunction((want) => (document.getElementById('message-container')?.textContent ?? '').includes(want), text, { timeout: 15_000 });
+
+  const a = await open();
+  const b = await open();
+  t.match(a.key, /^[A-Za-z0-9_-]{43}$/, 'page A shows its public key');
+  t.not(a.key, b.key);
+  t.match(await log(a.page), `socket created ${url!.replace(/^http/, 'ws')}`, 'connected to its own URL, http → ws');
+  t.ok(out.includes(`registered ${a.key}`) && out.includes(`registered ${b.key}`), 'the server registered both keys');
+
+  // Long enough for several heartbeats: both pages must have answered them to still be here.
+  await new Promise((r) => setTimeout(r, 1000));
+
+  // A direct message, A → B, through the "send to key" field.
+  await a.page.fill('#send-to-key', b.key);
+  await a.page.fill('#send-to-text', 'direct from A');
+  await a.page.click('#run-send-to');
+  await waitLog(b.page, `from ${a.key}: direct from A`);
+  t.match(await log(a.page), `sent to ${b.key}: direct from A`);
+
+  // The seed's Send button: a broadcast of "hello there N", N from 0.
+  await b.page.click('#run-send');
+  await waitLog(a.page, `from ${b.key}: hello there 0`);
+  await b.page.click('#run-send');
+  await waitLog(a.page, `from ${b.key}: hello there 1`);
+  t.notMatch(await log(b.page), `from ${b.key}`, 'a broadcast does not come back to its sender');
+
+  // Unknown recipients are reported, not delivered.
+  await a.page.fill('#send-to-key', 'nobody');
+  await a.page.click('#run-send-to');
+  await waitLog(a.page, 'server: unknown recipient nobody');
+
+  t.notOk(out.some((l) => l.startsWith('unregistered')), 'nobody was dropped (heartbeats answered)');
+  t.same(problems, [], 'no page errors');
+  t.same(err, []);
+});

@@ -1,0 +1,94 @@
+// The simpatico-ws command: echo, client-echo, help and errors.
+import t from 'tap';
+import { spawn } from 'node:child_process';
+import type { AddressInfo } from 'node:net';
+import WsWebSocket, { WebSocketServer as WsServer } from 'ws';
+import { main, type CliIO } from '../src/cli.js';
+import { next } from './helpers.js';
+
+function io(signal?: AbortSignal): CliIO & { lines: string[]; errors: string[] } {
+  const lines: string[] = [];
+  const errors: string[] = [];
+  return { lines, errors, out: (l) => lines.push(l), err: (l) => errors.push(l), signal };
+}
+
+t.test('help and usage errors', async (t) => {
+  const help = io();
+  t.equal(await main(['--help'], help), 0);
+  t.match(help.lines[0], /Usage: simpatico-ws <command>/);
+  const none = io();
+  t.equal(await main([], none), 2);
+  t.match(none.errors[0], /Usage/);
+  const unknown = io();
+  t.equal(await main(['frobnicate'], unknown), 2);
+  t.match(unknown.errors[0], /unknown command 'frobnicate'/);
+  for (const command of ['echo', 'client-echo']) {
+    const h = io();
+    t.equal(await main([command, '--help'], h), 0);
+    t.match(h.lines[0], new RegExp(`Usage: simpatico-ws ${command}`));
+  }
+  const badPort = io();
+  t.equal(await main(['echo', '--port', 'eighty'], badPort), 1);
+  t.match(badPort.errors[0], /--port must be a whole number from 0 to 65535, not 'eighty'/);
+  const badOption = io();
+  t.equal(await main(['echo', '--colour'], badOption), 1);
+  t.match(badOption.errors[0], /colour/);
+  const noUrl = io();
+  t.equal(await main(['client-echo'], noUrl), 2);
+});
+
+t.test('echo: prints its URL, echoes text as text and binary as binary, stops on abort', async (t) => {
+  const stop = new AbortController();
+  const cli = io(stop.signal);
+  const running = main(['echo', '--port', '0', '--max-payload', '100'], cli);
+  while (cli.lines.length === 0) await new Promise((r) => setTimeout(r, 5));
+  const url = cli.lines[0];
+  t.match(url, /^ws:\/\/127\.0\.0\.1:\d+\/$/);
+  const client = new WsWebSocket(url);
+  await next(client, 'open');
+  client.send('text');
+  t.same((await next<[Buffer, boolean]>(client, 'message')).map(String), ['text', 'false']);
+  client.send(Buffer.from([1, 2]));
+  const [data, isBinary] = await next<[Buffer, boolean]>(client, 'message');
+  t.same([data, isBinary], [Buffer.from([1, 2]), true]);
+  client.send(Buffer.alloc(101));
+  t.equal((await next<[number]>(client, 'close'))[0], 1009, '--max-payload is enforced');
+  stop.abort();
+  t.equal(await running, 0);
+});
+
+t.test('client-echo: echoes until the server closes; exit 0 when clean, 1 when not', async (t) => {
+  const server = new WsServer({ port: 0, host: '127.0.0.1' });
+  await next(server, 'listening');
+  t.teardown(() => server.close());
+  const url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  server.once('connection', (ws) => {
+    ws.send('one');
+    ws.once('message', (data) => ws.close(1000, `got ${String(data)}`));
+  });
+  t.equal(await main(['client-echo', url], io()), 0);
+  server.once('connection', (ws) => ws.terminate());
+  const broken = io();
+  t.equal(await main(['client-echo', url], broken), 1);
+  t.match(broken.errors[0], /closed abnormally \(1006\)/);
+  const refused = io();
+  t.equal(await main(['client-echo', 'ws://127.0.0.1:1/'], refused), 1);
+  t.match(refused.errors[0], /Could not connect/);
+});
+
+t.test('the program itself: runs from the command line and stops on SIGTERM', async (t) => {
+  const child = spawn(process.execPath, [...process.execArgv, 'src/cli.ts', 'echo', '--port', '0'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  await new Promise<void>((resolve) =>
+    child.stdout.on('data', (d) => {
+      out += d;
+      if (out.includes('\n')) resolve();
+    }),
+  );
+  t.match(out, /^ws:\/\/127\.0\.0\.1:\d+\/\n$/);
+  child.kill('SIGTERM');
+  const [code] = await next<[number]>(child, 'exit');
+  t.equal(code, 0);
+});

@@ -6,9 +6,9 @@ import { isIP } from 'node:net';
 import { WebSocketError } from '../errors.js';
 import { acceptKey, generateKey, isValidKey } from './accept.js';
 import { parseExtensions, type ExtensionOffer } from './extensions.js';
-import type { HeaderMap, ResponseHead } from './head-parser.js';
+import type { ResponseHead } from './head-parser.js';
 import { checkHeader, checkHeaders } from './responses.js';
-import { headerValue, isToken, listHasToken, parseTokenList } from './tokens.js';
+import { getHeader, isToken, listHasToken, parseTokenList } from './tokens.js';
 
 /** What the client asks for. */
 export interface ClientRequestOptions {
@@ -98,7 +98,9 @@ export function buildClientRequest(url: string | URL, options: ClientRequestOpti
   const hostname = parsed.hostname; // lower-cased and punycoded by the URL parser; IPv6 in brackets
   const host = hostname.startsWith('[') ? hostname.slice(1, -1) : hostname;
   const hostHeader = port === defaultPort ? hostname : `${hostname}:${port}`;
-  const path = `${parsed.pathname === '' ? '/' : parsed.pathname}${parsed.search}`;
+  // ws, wss, http and https are "special" schemes in the WHATWG URL standard: their pathname is
+  // never empty ("ws://h" has pathname "/"), which is the /resource name/ RFC 6455 §3 wants.
+  const path = `${parsed.pathname}${parsed.search}`;
 
   const key = options.key ?? generateKey();
   if (!isValidKey(key)) throw localError('WS_ERR_INVALID_OPTION', 'key must be the base64 of 16 bytes');
@@ -165,10 +167,6 @@ function fail(code: string, message: string): ServerResponseCheck {
   return { ok: false, error: new WebSocketError(code, message) };
 }
 
-function header(headers: HeaderMap, name: string): string | undefined {
-  return Object.hasOwn(headers, name) ? headerValue(headers[name]) : undefined;
-}
-
 /**
  * The client's checks of the server's response (RFC 6455 §4.1, "the client MUST validate the
  * server's response as follows"); any failure means _Fail the WebSocket Connection_:
@@ -186,23 +184,23 @@ export function validateServerResponse(
   const headers = head.headers;
 
   // §4.1 item 2: the value is "websocket"; a list of several protocols is not an answer.
-  const upgrade = parseTokenList(headers.upgrade);
+  const upgrade = parseTokenList(getHeader(headers, 'upgrade'));
   if (upgrade.length !== 1 || upgrade[0]?.toLowerCase() !== 'websocket') {
     return fail('WS_ERR_HANDSHAKE_UPGRADE', 'the server response has no "Upgrade: websocket"');
   }
   // §4.1 item 3.
-  if (!listHasToken(headers.connection, 'upgrade')) {
+  if (!listHasToken(getHeader(headers, 'connection'), 'upgrade')) {
     return fail('WS_ERR_HANDSHAKE_CONNECTION', 'the server response has no "Connection: Upgrade"');
   }
   // §4.1 item 4: proof that the server read our key (not a cached or cross-protocol answer).
-  if (header(headers, 'sec-websocket-accept') !== acceptKey(expected.key)) {
+  if (getHeader(headers, 'sec-websocket-accept') !== acceptKey(expected.key)) {
     return fail('WS_ERR_HANDSHAKE_ACCEPT', 'Sec-WebSocket-Accept does not match the key we sent');
   }
 
   // §4.1 item 5: "If the response includes a Sec-WebSocket-Extensions header field and this header
   // field indicates the use of an extension that was not present in the client's handshake ...".
   let extensions: ExtensionOffer[] = [];
-  const extensionsHeader = header(headers, 'sec-websocket-extensions');
+  const extensionsHeader = getHeader(headers, 'sec-websocket-extensions');
   if (extensionsHeader !== undefined) {
     const parsed = parseExtensions(extensionsHeader);
     if (parsed instanceof WebSocketError) return fail('WS_ERR_HANDSHAKE_EXTENSIONS', parsed.message);
@@ -215,7 +213,7 @@ export function validateServerResponse(
   }
 
   // §4.1 item 6: the selected subprotocol is exactly one of ours (names are case-sensitive).
-  const protocolHeader = header(headers, 'sec-websocket-protocol');
+  const protocolHeader = getHeader(headers, 'sec-websocket-protocol');
   let protocol: string | undefined;
   if (protocolHeader !== undefined) {
     const offered = expected.protocols ?? [];

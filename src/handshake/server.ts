@@ -13,7 +13,7 @@ import { acceptKey, isValidKey } from './accept.js';
 import { parseExtensions, type ExtensionOffer } from './extensions.js';
 import type { HeaderMap, RequestHead } from './head-parser.js';
 import { buildErrorResponse } from './responses.js';
-import { headerValue, isToken, listHasToken, parseTokenList } from './tokens.js';
+import { getHeader, isToken, listHasToken, parseTokenList } from './tokens.js';
 
 /** What the validator reads from a request: our `RequestHead`, or a node:http `IncomingMessage`. */
 export interface RequestLike {
@@ -96,11 +96,6 @@ function isValidHost(host: string): boolean {
   return /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+;=%]+)(?::[0-9]*)?$/.test(host);
 }
 
-/** A single header, as a string (node:http may give an array for some names). */
-function header(headers: HeaderMap, name: string): string | undefined {
-  return Object.hasOwn(headers, name) ? headerValue(headers[name]) : undefined;
-}
-
 /**
  * Validate an opening handshake request (RFC 6455 §4.2.1) and decide the answer.
  *
@@ -151,23 +146,23 @@ export function validateUpgrade(request: RequestLike, options: UpgradeOptions = 
   }
 
   // 4. RFC 6455 §4.2.1 item 2 and RFC 9112 §3.2: one Host, with a valid value.
-  const host = header(headers, 'host');
+  const host = getHeader(headers, 'host');
   if (host === undefined || !isValidHost(host)) {
     return refuse(400, 'WS_ERR_HANDSHAKE_HOST', host === undefined ? 'the Host header is missing' : 'the Host header is not a valid host[:port]');
   }
 
   // 5. No request body on an upgrade (RFC 9112 §6: the body's length comes from these two fields).
-  const contentLength = header(headers, 'content-length');
-  if (header(headers, 'transfer-encoding') !== undefined || (contentLength !== undefined && contentLength !== '0')) {
+  const contentLength = getHeader(headers, 'content-length');
+  if (getHeader(headers, 'transfer-encoding') !== undefined || (contentLength !== undefined && contentLength !== '0')) {
     return refuse(400, 'WS_ERR_HANDSHAKE_BODY', 'a WebSocket handshake request has no body (no Transfer-Encoding, no Content-Length other than 0)');
   }
 
   // 6. RFC 6455 §4.2.1 items 3 and 4; both fields are token lists compared case-insensitively
   // (RFC 9110 §7.6.1, §7.8), so "Connection: keep-alive, Upgrade" is fine.
-  const upgrade = listHasToken(headers.upgrade, 'websocket');
-  const connection = listHasToken(headers.connection, 'upgrade');
+  const upgrade = listHasToken(getHeader(headers, 'upgrade'), 'websocket');
+  const connection = listHasToken(getHeader(headers, 'connection'), 'upgrade');
   if (!upgrade) {
-    const attempted = header(headers, 'sec-websocket-key') !== undefined || header(headers, 'sec-websocket-version') !== undefined;
+    const attempted = getHeader(headers, 'sec-websocket-key') !== undefined || getHeader(headers, 'sec-websocket-version') !== undefined;
     if (attempted) {
       return refuse(400, 'WS_ERR_HANDSHAKE_UPGRADE', 'the Upgrade header must list "websocket"');
     }
@@ -181,20 +176,20 @@ export function validateUpgrade(request: RequestLike, options: UpgradeOptions = 
   }
 
   // 7. RFC 6455 §4.2.1 item 5: a nonce of 16 bytes, base64.
-  const key = header(headers, 'sec-websocket-key');
+  const key = getHeader(headers, 'sec-websocket-key');
   if (key === undefined || !isValidKey(key)) {
     return refuse(400, 'WS_ERR_HANDSHAKE_KEY', key === undefined ? 'the Sec-WebSocket-Key header is missing' : 'Sec-WebSocket-Key must be the base64 of 16 bytes');
   }
 
   // 8. RFC 6455 §4.2.1 item 6 and §4.4: tell the client which version we speak.
-  if (header(headers, 'sec-websocket-version') !== '13') {
+  if (getHeader(headers, 'sec-websocket-version') !== '13') {
     return refuse(426, 'WS_ERR_HANDSHAKE_WS_VERSION', 'this server speaks WebSocket version 13 (Sec-WebSocket-Version: 13)', {
       'Sec-WebSocket-Version': '13',
     });
   }
 
   // 9. RFC 6455 §4.2.1 item 7, §10.2: the Origin is for the server to judge; browsers always send it.
-  const origin = header(headers, 'origin');
+  const origin = getHeader(headers, 'origin');
   const allowed = options.allowedOrigins;
   if (allowed !== undefined) {
     let permitted: boolean;
@@ -214,7 +209,7 @@ export function validateUpgrade(request: RequestLike, options: UpgradeOptions = 
   }
 
   // 10. RFC 6455 §4.1 item 10 and §11.3.4: offered subprotocols are unique tokens.
-  const offeredProtocols = parseTokenList(headers['sec-websocket-protocol']);
+  const offeredProtocols = parseTokenList(getHeader(headers, 'sec-websocket-protocol'));
   const invalidProtocol = offeredProtocols.find((name, i) => !isToken(name) || offeredProtocols.indexOf(name) !== i);
   if (invalidProtocol !== undefined) {
     return refuse(400, 'WS_ERR_HANDSHAKE_PROTOCOL', 'Sec-WebSocket-Protocol must be a list of unique tokens');
@@ -236,7 +231,7 @@ export function validateUpgrade(request: RequestLike, options: UpgradeOptions = 
   }
 
   // 11. RFC 6455 §4.2.1 item 9, §9.1: offers go to the caller; none is accepted here.
-  const extensionsHeader = header(headers, 'sec-websocket-extensions');
+  const extensionsHeader = getHeader(headers, 'sec-websocket-extensions');
   let extensions: ExtensionOffer[] = [];
   if (extensionsHeader !== undefined) {
     const parsed = parseExtensions(extensionsHeader);

@@ -84,6 +84,14 @@ export function headerValue(value: string | string[] | undefined): string | unde
 }
 
 /**
+ * One header from a header map, as a string. Only own properties count: with a plain object (as
+ * node:http's may be), `headers.constructor` would otherwise be Object's constructor.
+ */
+export function getHeader(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
+  return Object.hasOwn(headers, name) ? headerValue(headers[name]) : undefined;
+}
+
+/**
  * Split a comma-separated list (RFC 9110 §5.6.1, `#element`): trim OWS around each element
  * and skip empty elements, which the list rule tells recipients to ignore ("a, , b" is "a, b").
  *

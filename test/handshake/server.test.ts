@@ -300,7 +300,10 @@ t.test('node:http style headers: plain objects with string[] values', async (t) 
     },
   });
   t.match(decision, { ok: true, offeredProtocols: ['a', 'b', 'c'], origin: undefined });
-  // A plain object: names inherited from Object.prototype are not headers.
-  const inherited = validateUpgrade({ method: 'GET', url: '/', httpVersion: '1.1', headers: {} });
+  // Only own properties are headers: nothing inherited from a prototype is read as one.
+  const inheritedHeaders = Object.create({ host: 'example.com', upgrade: 'websocket' }) as Record<string, string>;
+  const inherited = validateUpgrade({ method: 'GET', url: '/', httpVersion: '1.1', headers: inheritedHeaders });
   t.match(inherited, { ok: false, error: { code: 'WS_ERR_HANDSHAKE_HOST' } });
+  const missing = validateUpgrade({ method: 'GET', url: '/', httpVersion: '1.1', headers: { host: 'h', constructor: 'x' } as never });
+  t.match(missing, { ok: false, error: { code: 'WS_ERR_HANDSHAKE_NOT_UPGRADE', status: 426 } });
 });

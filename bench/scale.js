@@ -38,7 +38,7 @@ async function main() {
       ? Array.from({ length: Math.ceil(connections / PER_SOURCE_ADDRESS) }, (_, i) => `127.0.0.${i + 1}`)
       : [];
   console.error(
-    `# ${cfg.quick ? 'quick' : 'full'} run: ${cfg.rounds} rounds × ${connections} idle connections, fd limit ${fdLimit}, ` +
+    `# ${cfg.quick ? 'quick' : 'full'} run: ${cfg.scaleRounds} rounds × ${connections} idle connections, fd limit ${fdLimit}, ` +
       (cfg.pin ? `server on CPU ${cfg.pin.server}, load generator on CPU ${cfg.pin.loadgen}` : 'not pinned'),
   );
   for (const n of notes) console.error(`# ${n}`);
@@ -51,7 +51,7 @@ async function main() {
 
   /** @type {Record<string, any[]>} */
   const raw = Object.fromEntries(usable.map((d) => [d.id, []]));
-  for (let r = 0; r < cfg.rounds; r++) {
+  for (let r = 0; r < cfg.scaleRounds; r++) {
     for (const def of /** @type {typeof usable} */ (rotate(usable, r))) {
       const res = await measure(def, connections, localAddresses).catch((err) => ({ error: String(err?.message ?? err) }));
       raw[def.id].push(res);
@@ -70,7 +70,6 @@ async function main() {
   const figures = [
     figure({ ...base, id: 'memory-rss', label: `RSS per idle connection at ${connections}` }, per((x) => x.rssPerConnection)),
     figure({ ...base, id: 'memory-heap', label: `V8 heap per idle connection at ${connections}` }, per((x) => x.heapPerConnection)),
-    figure({ ...base, id: 'memory-external', label: `external + ArrayBuffers per idle connection at ${connections}` }, per((x) => x.externalPerConnection)),
   ];
   console.log(renderTable(figures, entries));
   const errs = renderErrors(figures);
@@ -80,7 +79,7 @@ async function main() {
     const section = {
       date: new Date().toISOString(),
       quick: cfg.quick,
-      rounds: cfg.rounds,
+      rounds: cfg.scaleRounds,
       pinned: cfg.pin,
       connections,
       fdLimit,

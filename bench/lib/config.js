@@ -1,9 +1,11 @@
 // Benchmark settings, from the environment (and `--quick` on the command line).
 //
 //   BENCH_QUICK=1 (or --quick)  a smoke run: 3 rounds of short measurements, 2,000 idle connections
-//   BENCH_ROUNDS=N              rounds per figure (default 5, quick 3; at least 3)
-//   BENCH_DURATION_MS=N         measured time per round (default 1500, quick 400)
-//   BENCH_WARMUP_MS=N           unmeasured time before it, on the same connections (default 500, quick 200)
+//   BENCH_ROUNDS=N              rounds per end-to-end figure (default 5, quick 3; at least 3)
+//   BENCH_SCALE_ROUNDS=N        rounds per memory figure (default 3: a round holds 10,000 connections on each
+//                               server, and the figure barely moves between rounds; at least 3)
+//   BENCH_DURATION_MS=N         measured time per round (default 1000, quick 400)
+//   BENCH_WARMUP_MS=N           unmeasured time before it, on the same connections (default 400, quick 200)
 //   BENCH_SERVERS=a,b           a subset of simpatico,ws,ws-js,raw
 //   BENCH_CONNECTIONS=N         idle connections for the memory figure (default 10000, quick 2000)
 //   BENCH_PIN=0                 do not pin the server and the load generator to separate CPUs
@@ -31,8 +33,9 @@ export function loadConfig(argv = process.argv.slice(2)) {
   return {
     quick,
     rounds: Math.max(3, intEnv('BENCH_ROUNDS', quick ? 3 : 5)),
-    durationMs: intEnv('BENCH_DURATION_MS', quick ? 400 : 1500),
-    warmupMs: intEnv('BENCH_WARMUP_MS', quick ? 200 : 500),
+    scaleRounds: Math.max(3, intEnv('BENCH_SCALE_ROUNDS', 3)),
+    durationMs: intEnv('BENCH_DURATION_MS', quick ? 400 : 1000),
+    warmupMs: intEnv('BENCH_WARMUP_MS', quick ? 200 : 400),
     idleConnections: intEnv('BENCH_CONNECTIONS', quick ? 2000 : 10000),
     servers,
     // Server on CPU 0, load generator on CPU 1: neither can take the other's core.

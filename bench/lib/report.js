@@ -173,7 +173,8 @@ export function saveSection(key, section) {
 /** @param {any} s a section of latest.json */
 function runLine(s) {
   const pin = s.pinned ? `server pinned to CPU ${s.pinned.server}, load generator to CPU ${s.pinned.loadgen}` : 'not pinned';
-  return `${s.date} · ${s.quick ? 'quick run (BENCH_QUICK)' : 'full run'} · ${s.rounds} rounds · ${pin}`;
+  const timing = s.durationMs ? ` of ${s.warmupMs} ms warm-up + ${s.durationMs} ms measured` : '';
+  return `${s.date} · ${s.quick ? 'quick run (BENCH_QUICK)' : 'full run'} · ${s.rounds} rounds${timing} · ${pin}`;
 }
 
 const METHOD = `## Method

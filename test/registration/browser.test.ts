@@ -10,6 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../../src/registration/serve.js';
 
+/** The one DOM member the page functions below use (they run in the browser; this project type-checks without DOM). */
+declare const document: { getElementById(id: string): { textContent: string | null } | null };
+
 const CHROMIUM = '/usr/bin/chromium';
 const FLAGS = [
   '--headless',

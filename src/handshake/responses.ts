@@ -162,8 +162,16 @@ const HTTP_RESERVED = ['connection', 'content-length', 'transfer-encoding'];
  * check): the status line, the caller's headers, `Content-Length` and `Connection: close`, then
  * the body. Status 200-599; 204 and 304 carry no body (RFC 9110 §15.3.5, §15.4.5) and 204 no
  * Content-Length (RFC 9110 §8.6).
+ *
+ * For a HEAD request pass `{ head: true }` with the body a GET would get: Content-Length then
+ * states that body's length, as RFC 9110 §9.3.2 and §8.6 require, and the body is not written.
  */
-export function buildHttpResponse(status: number, headers: Record<string, string>, body: Buffer | string): Buffer {
+export function buildHttpResponse(
+  status: number,
+  headers: Record<string, string>,
+  body: Buffer | string,
+  options: { head?: boolean } = {},
+): Buffer {
   const line = statusLine(status, (s) => s >= 200 && s <= 599);
   const extra = checkHeaders(headers, HTTP_RESERVED);
   const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
@@ -173,5 +181,6 @@ export function buildHttpResponse(status: number, headers: Record<string, string
   const lines: Array<readonly [string, string]> = [...extra];
   if (status !== 204) lines.push(['Content-Length', String(bytes.length)]);
   lines.push(['Connection', 'close']);
-  return Buffer.concat([Buffer.from(line + fieldLines(lines) + '\r\n', 'latin1'), bytes]);
+  const head = Buffer.from(line + fieldLines(lines) + '\r\n', 'latin1');
+  return options.head === true ? head : Buffer.concat([head, bytes]);
 }

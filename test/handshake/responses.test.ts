@@ -120,6 +120,12 @@ t.test('plain HTTP responses (the demo page)', async (t) => {
   t.match(binary.toString('latin1'), /^HTTP\/1\.1 404 Not Found\r\nContent-Length: 3\r\nConnection: close\r\n\r\n/);
   t.equal(buildHttpResponse(204, {}, '').toString('latin1'), 'HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n', '204: no Content-Length');
   t.equal(buildHttpResponse(304, { ETag: '"x"' }, Buffer.alloc(0)).toString('latin1'), 'HTTP/1.1 304 Not Modified\r\nETag: "x"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+  t.equal(
+    buildHttpResponse(200, { 'Content-Type': 'text/plain' }, 'hello', { head: true }).toString('latin1'),
+    'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 5\r\nConnection: close\r\n\r\n',
+    'HEAD: the length a GET would get, no body',
+  );
+  t.equal(buildHttpResponse(200, {}, 'x', { head: false }).toString('latin1').slice(-1), 'x');
   t.throws(() => buildHttpResponse(204, {}, 'x'), { code: 'WS_ERR_INVALID_STATUS', side: 'local' });
   t.throws(() => buildHttpResponse(304, {}, 'x'), { code: 'WS_ERR_INVALID_STATUS' });
   t.throws(() => buildHttpResponse(101, {}, ''), { code: 'WS_ERR_INVALID_STATUS' });

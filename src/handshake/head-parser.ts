@@ -137,8 +137,9 @@ abstract class HeadParser<T> {
     while (offset < chunk.length) {
       const lf = chunk.indexOf(LF, offset);
       if (lf === -1) {
-        // No line end yet: keep the bytes, but never more than the head may hold.
-        this.partial.push(chunk.subarray(offset));
+        // No line end yet: keep a copy of the bytes (the caller may reuse its buffer once push()
+        // returns), but never more than the head may hold.
+        this.partial.push(Buffer.from(chunk.subarray(offset)));
         this.partialLength += chunk.length - offset;
         if (this.consumed + this.partialLength > this.maxHeadSize) return this.fail(this.tooLarge());
         return { state: 'incomplete' };

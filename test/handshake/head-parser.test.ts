@@ -300,3 +300,12 @@ t.test('response heads: status line, reason phrase, headers, rest', async (t) =>
   // Two Host fields mean nothing special in a response.
   t.equal(parseResponse('HTTP/1.1 101 x\r\nHost: a\r\nHost: b\r\n\r\n').state, 'complete');
 });
+
+t.test('a partial line is copied: the caller may reuse its buffer after push()', async (t) => {
+  const parser = new RequestHeadParser();
+  const reused = Buffer.from('GET /chat HTT');
+  t.strictSame(parser.push(reused), { state: 'incomplete' });
+  reused.fill(0x21); // the caller overwrites its buffer
+  const result = parser.push(Buffer.from('P/1.1\r\nHost: a\r\n\r\n'));
+  t.equal(result.state === 'complete' && result.head.url, '/chat');
+});

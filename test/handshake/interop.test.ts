@@ -1,8 +1,10 @@
 // Real peers over real sockets: node:http's IncomingMessage through the same validator, and the
 // `ws` library as client and as server against our pure handshake code.
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer as createHttpServer, type IncomingMessage } from 'node:http';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { promisify } from 'node:util';
 import t from 'tap';
 import WebSocket, { WebSocketServer } from 'ws';
 import {
@@ -15,6 +17,7 @@ import {
   type ResponseHead,
 } from '../../src/handshake/index.js';
 
+const execFileAsync = promisify(execFile);
 const port = (server: Server | WebSocketServer): number => (server.address() as AddressInfo).port;
 
 /** Write `request`, read until the response head is complete and `bodyBytes` more have arrived (or EOF). */
@@ -179,4 +182,56 @@ t.test('a ws client refused by origin sees our 403', async (t) => {
   for await (const chunk of response) body += String(chunk);
   t.equal(body, 'origin http://evil.example is not allowed\n');
   request.destroy(); // with an 'unexpected-response' listener, ending the request is ours to do
+});
+
+// Python's websockets library (Debian's, for /usr/bin/python3): a second, independent peer.
+const PYTHON = '/usr/bin/python3';
+const hasPythonWebsockets = spawnSync(PYTHON, ['-c', 'import websockets'], { stdio: 'ignore', timeout: 10_000 }).status === 0;
+
+t.test('a Python websockets client against our handshake pieces', { skip: hasPythonWebsockets ? false : 'python3-websockets is not installed' }, async (t) => {
+  const { port: serverPort } = await miniServer(t);
+  const script = [
+    'import asyncio, sys, websockets',
+    'async def main():',
+    "    ws = await asyncio.wait_for(websockets.connect(sys.argv[1], subprotocols=['chat']), 5)",
+    '    message = await asyncio.wait_for(ws.recv(), 5)',
+    "    print(ws.subprotocol, message, flush=True)",
+    'asyncio.run(main())',
+  ].join('\n');
+  const { stdout } = await execFileAsync(PYTHON, ['-c', script, `ws://127.0.0.1:${serverPort}/chat`], { timeout: 20_000 });
+  t.equal(stdout.trim(), 'chat hi');
+});
+
+t.test('our client request against a Python websockets server', { skip: hasPythonWebsockets ? false : 'python3-websockets is not installed' }, async (t) => {
+  const script = [
+    'import asyncio, websockets',
+    'async def handler(ws, *args):',
+    "    await ws.send('hello')",
+    '    await ws.wait_closed()',
+    'async def main():',
+    "    async with websockets.serve(handler, '127.0.0.1', 0, subprotocols=['v2']) as server:",
+    '        print(server.sockets[0].getsockname()[1], flush=True)',
+    '        await asyncio.sleep(20)',
+    'asyncio.run(main())',
+  ].join('\n');
+  const child = spawn(PYTHON, ['-c', script], { stdio: ['ignore', 'pipe', 'ignore'] });
+  t.teardown(() => child.kill());
+  let output = '';
+  for await (const chunk of child.stdout) {
+    output += String(chunk);
+    if (output.includes('\n')) break;
+  }
+  const serverPort = Number(output.trim());
+  t.ok(serverPort > 0, 'the Python server is listening');
+
+  const built = buildClientRequest(`ws://127.0.0.1:${serverPort}/`, { protocols: ['v1', 'v2'] });
+  const { head, rest } = await exchange(serverPort, built.request, 7);
+  t.equal(head.status, 101);
+  t.strictSame(validateServerResponse(head, { key: built.key, protocols: ['v1', 'v2'] }), { ok: true, protocol: 'v2', extensions: [] });
+  t.same(rest.subarray(0, 7), Buffer.from('\x81\x05hello', 'latin1'), 'the first frame follows the head');
+
+  const broken = Buffer.from(built.request.toString('latin1').replace('Sec-WebSocket-Version: 13', 'Sec-WebSocket-Version: 7'), 'latin1');
+  const refusal = await exchange(serverPort, broken);
+  t.equal(refusal.head.status, 400, 'websockets answers 400 here, where we answer 426');
+  t.match(validateServerResponse(refusal.head, { key: built.key }), { ok: false, error: { code: 'WS_ERR_HANDSHAKE_STATUS', status: 400 } });
 });

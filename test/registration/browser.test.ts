@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { main } from '../../src/registration/serve.js';
 
 /** The one DOM member the page functions below use (they run in the browser; this project type-checks without DOM). */
-declare const document: { getElementById(id: string): { textContent: string | null } | null };
+declare const document: { getElementById(id: string): { textContent: string | null; dataset: Record<string, string | undefined> } | null };
 
 const CHROMIUM = '/usr/bin/chromium';
 const FLAGS = [
@@ -38,8 +38,8 @@ t.test('two Chromium pages register and talk through the demo page', { skip }, a
   const ac = new AbortController();
   const out: string[] = [];
   const err: string[] = [];
-  // Short heartbeats: a page that did not answer them would be closed within half a second.
-  const served = main(['--port', '0', '--heartbeat', '0.2', '--heartbeat-timeout', '0.3'], { out: (l) => out.push(l), err: (l) => err.push(l), signal: ac.signal }, webRoot);
+  // Short heartbeats, so that the pages answer several during the test (with room for a loaded machine).
+  const served = main(['--port', '0', '--heartbeat', '0.2', '--heartbeat-timeout', '3'], { out: (l) => out.push(l), err: (l) => err.push(l), signal: ac.signal }, webRoot);
   for (let i = 0; i < 500 && !out.some((l) => l.includes('http://')); i++) await new Promise((r) => setTimeout(r, 10));
   const url = /(http:\/\/\S+)/.exec(out.join('\n'))?.[1];
   t.ok(url, 'serve printed its URL');
@@ -73,8 +73,10 @@ t.test('two Chromium pages register and talk through the demo page', { skip }, a
   t.match(await log(a.page), `socket created ${url!.replace(/^http/, 'ws')}`, 'connected to its own URL, http → ws');
   t.ok(out.includes(`registered ${a.key}`) && out.includes(`registered ${b.key}`), 'the server registered both keys');
 
-  // Long enough for several heartbeats: both pages must have answered them to still be here.
-  await new Promise((r) => setTimeout(r, 1000));
+  // Each page answers heartbeat challenges by itself (the demo counts them on #public-key).
+  for (const { page } of [a, b]) {
+    await page.waitForFunction(() => Number(document.getElementById('public-key')?.dataset.heartbeats ?? '0') >= 2, null, { timeout: 15_000 });
+  }
 
   // A direct message, A → B, through the "send to key" field.
   await a.page.fill('#send-to-key', b.key);
@@ -95,7 +97,25 @@ t.test('two Chromium pages register and talk through the demo page', { skip }, a
   await a.page.click('#run-send-to');
   await waitLog(a.page, 'server: unknown recipient nobody');
 
-  t.notOk(out.some((l) => l.startsWith('unregistered')), 'nobody was dropped (heartbeats answered)');
+  t.notOk(out.some((l) => l.startsWith('unregistered')), 'nobody was dropped');
+
+  // A server that expects another host refuses the page's signatures: the page sees the retry,
+  // then the exception, then the 1008 close.
+  const ac2 = new AbortController();
+  const out2: string[] = [];
+  const strict = main(['--port', '0', '--retries', '1', '--expected-host', 'elsewhere.example'], { out: (l) => out2.push(l), err: (l) => err.push(l), signal: ac2.signal }, webRoot);
+  for (let i = 0; i < 500 && !out2.some((l) => l.includes('http://')); i++) await new Promise((r) => setTimeout(r, 10));
+  const page = await context.newPage();
+  await page.goto(/(http:\/\/\S+)/.exec(out2.join('\n'))![1]);
+  await page.click('#run-connect');
+  await waitLog(page, 'closed 1008 registration failed');
+  const text = await log(page);
+  t.match(text, 'rejected (bad signature), retrying; 1 retries left');
+  t.match(text, /error: The server refused registration of key [\w-]+ \(bad signature\)/);
+  await page.click('#run-send');
+  await waitLog(page, 'error: registeredSend() needs an open, registered socket.');
+  ac2.abort();
+  t.equal(await strict, 0);
   t.same(problems, [], 'no page errors');
   t.same(err, []);
 });

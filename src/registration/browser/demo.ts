@@ -41,7 +41,11 @@ function connect(): void {
   s.addEventListener('open', () => logMessage('open'));
   s.addEventListener('registered', (e) => {
     const { publicKey, heartbeat } = detail<{ publicKey: string; heartbeat: boolean }>(e);
-    if (heartbeat) return; // a heartbeat answered: nothing to tell the user
+    if (heartbeat) {
+      // A heartbeat answered: nothing to tell the user; counted on the key's element for scripts and tests.
+      if (keyOut) keyOut.dataset.heartbeats = String(Number(keyOut.dataset.heartbeats ?? '0') + 1);
+      return;
+    }
     if (keyOut) keyOut.textContent = publicKey;
     logMessage('registered as ' + publicKey);
   });

@@ -93,13 +93,14 @@ export function upgrade(
     serveHttp(request, socket, policy.httpHandler);
     return;
   }
-  if (policy.path !== undefined && pathOf(request.url) !== policy.path) {
-    respondAndClose(socket, 404, `No WebSocket endpoint at this path; connect to ${policy.path}.`);
-    return;
-  }
   const decision = validateUpgrade(request, { protocols: policy.protocols, allowedOrigins: policy.allowedOrigins });
   if (!decision.ok) {
     writeAndClose(socket, decision.response);
+    return;
+  }
+  // The resource is the target's path and query, also for an absolute-form target (RFC 9112 §3.2.2).
+  if (policy.path !== undefined && pathOf(decision.resource) !== policy.path) {
+    respondAndClose(socket, 404, `No WebSocket endpoint at this path; connect to ${policy.path}.`);
     return;
   }
   const finish = (verdict: VerifyResult): void => {
@@ -151,8 +152,9 @@ function serveHttp(
     .then(() => handler(request))
     .then(
       (response) => {
-        const body = request.method === 'HEAD' ? '' : (response.body ?? '');
-        writeAndClose(socket, buildHttpResponse(response.status, response.headers ?? {}, body));
+        // HEAD: the GET response's Content-Length without its body (RFC 9110 §9.3.2).
+        const head = request.method === 'HEAD';
+        writeAndClose(socket, buildHttpResponse(response.status, response.headers ?? {}, response.body ?? '', { head }));
       },
       () => respondAndClose(socket, 500, 'The server failed to answer this request.'),
     );

@@ -222,8 +222,10 @@ t.test('plain HTTP: 426 without a handler, the handler answer with one', async (
   const page = await fetch(`http://127.0.0.1:${server.address().port}/page?x=1`);
   t.equal(page.status, 200);
   t.equal(await page.text(), 'you asked for /page?x=1');
-  const head = await fetch(`http://127.0.0.1:${server.address().port}/`, { method: 'HEAD' });
+  const head = await fetch(`http://127.0.0.1:${server.address().port}/x`, { method: 'HEAD' });
   t.equal(head.status, 200);
+  t.equal(head.headers.get('content-length'), String('you asked for /x'.length), 'HEAD: the length of the GET body');
+  t.equal(await head.text(), '');
   const failing = await listen(t, {
     httpHandler: () => {
       throw new Error('handler bug');
@@ -240,6 +242,9 @@ t.test('path: upgrades elsewhere get 404', async (t) => {
   const peer = await rawPeer(t, server.address().port);
   peer.socket.write(upgradeRequest(server.address().port, '', '/other'));
   t.match((await peer.closed).toString(), /^HTTP\/1\.1 404 /);
+  const absolute = await rawPeer(t, server.address().port);
+  absolute.socket.write(upgradeRequest(server.address().port, '', `http://127.0.0.1:${server.address().port}/ws?x=1`));
+  t.match((await absolute.waitFor(12)).toString(), /^HTTP\/1\.1 101 /, 'an absolute-form target is matched by its path');
 });
 
 t.test('verifyClient: false is 401, a status of its own, a promise, a throw is 500', async (t) => {

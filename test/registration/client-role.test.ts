@@ -5,7 +5,7 @@ import { registrationMessage } from '../../src/registration/core/crypto.js';
 import { RegistrationClientRole } from '../../src/registration/core/client-role.js';
 import { nodeCrypto } from '../../src/registration/node-crypto.js';
 import { WebSocketError } from '../../src/errors.js';
-import { HOST } from './helpers.js';
+import { HOST } from './fixtures/roles.js';
 
 async function make(host = HOST) {
   const keyPair = await nodeCrypto.generateKeyPair();

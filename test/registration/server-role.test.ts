@@ -5,7 +5,7 @@ import { encodeBase64url } from '../../src/registration/core/base64url.js';
 import { registrationMessage } from '../../src/registration/core/crypto.js';
 import { RegistrationServerRole } from '../../src/registration/core/server-role.js';
 import { nodeCrypto } from '../../src/registration/node-crypto.js';
-import { HOST, client, closeOf, registered, sentTo, server, textOf } from './helpers.js';
+import { HOST, client, closeOf, registered, sentTo, server, textOf } from './fixtures/roles.js';
 
 /** Signs `nonce` for `host` with a fresh key and returns the answer text. */
 async function forgedAnswer(nonce: string, host = HOST, publicKey?: string) {

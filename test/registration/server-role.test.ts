@@ -179,6 +179,13 @@ t.test('expectedHosts replaces the Host header', async (t) => {
   t.equal(sentTo(await s.receive('b', textOf(await wrong.receive(JSON.stringify({ challenge: n2 }))), 0), 'b')[0].reason, 'bad signature');
 });
 
+t.test('without a Host and without expectedHosts nothing verifies, not even a signature for ""', async (t) => {
+  const s = server();
+  const c = await client('');
+  const [{ challenge }] = sentTo(s.open('a', ' ', 0), 'a');
+  t.equal(sentTo(await s.receive('a', textOf(await c.receive(JSON.stringify({ challenge }))), 0), 'a')[0].reason, 'bad signature');
+});
+
 t.test('the registration timeout closes with 1008; an early tick re-arms the timer', async (t) => {
   const s = server({ registerTimeout: 1000 });
   s.open('a', HOST, 0);

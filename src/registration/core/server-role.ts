@@ -175,12 +175,15 @@ export class RegistrationServerRole<C> {
     return [...(this.registry.get(publicKey) ?? [])];
   }
 
-  /** A connection opened: challenge it (protocol step 1). `host` is its `Host` header. */
+  /** A connection opened: challenge it (protocol step 1). `host` is its `Host` header ('' if none). */
   open(conn: C, host: string, now: number): ServerAction<C>[] {
     const out: ServerAction<C>[] = [];
     if (this.conns.has(conn)) return out;
+    // No Host (HTTP/1.1 requires one, RFC 9112 §3.2) and no configured hosts: nothing a signature
+    // could name, so nothing verifies — rather than accepting signatures made for "".
+    const own = normalizeHost(host);
     const c: Conn = {
-      hosts: this.expectedHosts ?? [normalizeHost(host)],
+      hosts: this.expectedHosts ?? (own === '' ? [] : [own]),
       key: undefined,
       nonce: undefined,
       nonceExpires: 0,

@@ -5,6 +5,7 @@
  * (and the browser modules beside it); the same URL with an upgrade is the registration endpoint.
  */
 
+import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { WebSocketServer } from '../server/server.js';
@@ -42,6 +43,9 @@ Options:
   --rate MESSAGES_PER_SECOND  sustained messages per connection; faster closes with 1008 (default ${SERVER_DEFAULTS.rate})
   --burst N                 messages allowed at once before the rate applies (default 2 x rate)
   --max-connections N       connections at once, more are answered 503 (default 1024)
+  --tls-cert FILE           serve https:// and wss:// with this PEM certificate (chain) ...
+  --tls-key FILE            ... and this PEM private key; browsers need a secure context
+                            (https, or http on localhost) for WebCrypto Ed25519
   --help                    show this help`;
 
 /** Parses a number of seconds (fractional allowed) into milliseconds. */
@@ -73,6 +77,8 @@ export interface ServeConfig {
   host: string;
   maxConnections: number;
   protocol: RegistrationHubOptions;
+  /** Paths of the PEM certificate and key, to serve https:// and wss://. */
+  tls?: { cert: string; key: string };
 }
 
 /** Parses `serve`'s arguments (and PORT / HOST from `env`). Throws a usage error for bad ones. */
@@ -92,6 +98,8 @@ export function parseServeArgs(argv: string[], env: Record<string, string | unde
       rate: { type: 'string' },
       burst: { type: 'string' },
       'max-connections': { type: 'string' },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -109,11 +117,15 @@ export function parseServeArgs(argv: string[], env: Record<string, string | unde
   }
   if (values.rate !== undefined) protocol.rate = positiveNumber('--rate', values.rate);
   if (values.burst !== undefined) protocol.burst = whole('--burst', values.burst, 1, 1e9);
+  if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined)) {
+    throw new UsageError('--tls-cert and --tls-key go together: give both, or neither for plain http and ws.');
+  }
   return {
     port: whole(values.port !== undefined ? '--port' : 'PORT', values.port ?? env.PORT ?? '8080', 0, 65535),
     host: values.host ?? env.HOST ?? '127.0.0.1',
     maxConnections: whole('--max-connections', values['max-connections'] ?? '1024', 1, 1e9),
     protocol,
+    ...(values['tls-cert'] !== undefined && { tls: { cert: values['tls-cert'], key: values['tls-key'] as string } }),
   };
 }
 
@@ -136,18 +148,35 @@ export async function main(argv: string[], io: ServeIO = { out: console.log, err
     io.out(SERVE_USAGE);
     return 0;
   }
+  let tls: { cert: Buffer; key: Buffer } | undefined;
+  if (config.tls !== undefined) {
+    try {
+      tls = { cert: await readFile(config.tls.cert), key: await readFile(config.tls.key) };
+    } catch (error) {
+      io.err(`simpatico-ws serve: cannot read the TLS certificate or key: ${(error as Error).message}`);
+      return 1;
+    }
+  }
   const files = await loadWebFiles(webRoot);
   if (files.size === 0) io.err(`simpatico-ws serve: no browser modules in ${webRoot}; run 'npm run build' first. The page will not work.`);
   // Every value was checked while parsing, so the hub accepts them.
   const hub = new RegistrationHub(config.protocol);
-  const server = new WebSocketServer({
-    port: config.port,
-    host: config.host,
-    maxConnections: config.maxConnections,
-    // The connection layer refuses oversized messages (1009) before they are even buffered.
-    maxPayload: config.protocol.maxMessageBytes ?? SERVER_DEFAULTS.maxMessageBytes,
-    httpHandler: demoHttpHandler(files),
-  });
+  let server: WebSocketServer;
+  try {
+    server = new WebSocketServer({
+      port: config.port,
+      host: config.host,
+      maxConnections: config.maxConnections,
+      // The connection layer refuses oversized messages (1009) before they are even buffered.
+      maxPayload: config.protocol.maxMessageBytes ?? SERVER_DEFAULTS.maxMessageBytes,
+      httpHandler: demoHttpHandler(files),
+      ...(tls !== undefined && { tls }),
+    });
+  } catch (error) {
+    // Only TLS material that node:tls refuses (not PEM, or a key that does not match) gets here.
+    io.err(`simpatico-ws serve: ${(error as Error).message}`);
+    return 1;
+  }
   hub.attach(server);
   hub.on('registered', (key) => io.out(`registered ${key}`));
   hub.on('unregistered', (key) => io.out(`unregistered ${key}`));

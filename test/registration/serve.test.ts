@@ -2,10 +2,12 @@
 // endpoint on the same URL, and its shutdown.
 import t from 'tap';
 import { once } from 'node:events';
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { get as httpsGet } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { SERVE_USAGE, main, parseServeArgs, type ServeIO } from '../../src/registration/serve.js';
 import { demoHttpHandler, loadWebFiles } from '../../src/registration/static.js';
 import { connectAndRegister } from '../../src/registration/client.js';
@@ -22,8 +24,8 @@ async function start(args: string[], webRoot: string) {
   const ac = new AbortController();
   const { out, err, sink } = io(ac.signal);
   const done = main(args, sink, webRoot);
-  for (let i = 0; i < 500 && !out.some((l) => l.includes('http://')); i++) await new Promise((r) => setTimeout(r, 10));
-  const url = /(http:\/\/\S+)/.exec(out.find((l) => l.includes('http://')) ?? '')?.[1];
+  for (let i = 0; i < 500 && !out.some((l) => /https?:\/\//.test(l)); i++) await new Promise((r) => setTimeout(r, 10));
+  const url = /(https?:\/\/\S+)/.exec(out.find((l) => /https?:\/\//.test(l)) ?? '')?.[1];
   if (url === undefined) throw new Error('serve did not print its URL: ' + JSON.stringify({ out, err }));
   return { url, out, err, stop: async () => (ac.abort(), done) };
 }
@@ -179,4 +181,42 @@ t.test('loadWebFiles and the handler on their own', async (t) => {
   t.equal(req('HEAD', '/errors.js').status, 200);
   t.equal(req('DELETE', '/').status, 405);
   t.equal(req('GET', '/registration/browser/').status, 404);
+});
+
+t.test('--tls-cert and --tls-key serve https:// and wss://', async (t) => {
+  const fixtures = new URL('../fixtures/', import.meta.url);
+  const cert = fileURLToPath(new URL('cert.pem', fixtures));
+  const key = fileURLToPath(new URL('key.pem', fixtures));
+  t.same((parseServeArgs(['--tls-cert', cert, '--tls-key', key], {}) as { tls: unknown }).tls, { cert, key });
+  for (const args of [['--tls-cert', cert], ['--tls-key', key]]) {
+    const { err, sink } = io();
+    t.equal(await main(args, sink, '/nonexistent'), 2);
+    t.match(err[0], '--tls-cert and --tls-key go together');
+  }
+  const missing = io();
+  t.equal(await main(['--port', '0', '--tls-cert', cert, '--tls-key', '/nonexistent/key.pem'], missing.sink, '/nonexistent'), 1);
+  t.match(missing.err.join('\n'), /cannot read the TLS certificate or key: .*ENOENT/);
+  const garbage = io();
+  t.equal(await main(['--port', '0', '--tls-cert', cert, '--tls-key', cert], garbage.sink, '/nonexistent'), 1, 'a certificate is no key');
+  t.match(garbage.err.at(-1), /^simpatico-ws serve: /);
+
+  const { url, stop } = await start(['--port', '0', '--tls-cert', cert, '--tls-key', key], webRoot());
+  t.match(url, /^https:\/\/127\.0\.0\.1:\d+\/$/);
+  const ca = readFileSync(cert);
+  const page = await new Promise<{ status: number | undefined; body: string }>((resolve, reject) => {
+    httpsGet(url, { ca }, (res) => {
+      let body = '';
+      res.on('data', (c) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode, body }));
+    }).on('error', reject);
+  });
+  t.equal(page.status, 200);
+  t.match(page.body, 'id="run-connect"');
+  const wss = url.replace(/^https/, 'wss');
+  const alice = await connectAndRegister(wss, undefined, { tls: { ca } });
+  const bob = await connectAndRegister(wss, undefined, { tls: { ca } });
+  const got = once(bob, 'message');
+  alice.registeredSend('over TLS', bob.publicKey);
+  t.same(await got, ['over TLS', alice.publicKey]);
+  t.equal(await stop(), 0);
 });

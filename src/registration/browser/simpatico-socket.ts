@@ -68,12 +68,25 @@ export class SimpaticoSocket extends EventTarget {
       this.publicKey = this.role.publicKey;
       return this.role;
     });
+    this.ready.catch((cause: unknown) => {
+      this.fail(
+        new WebSocketError(
+          'WS_ERR_NO_ED25519',
+          `This page cannot make an Ed25519 key (${String(cause)}). WebCrypto Ed25519 needs a current browser ` +
+            'and a secure context: https://, or http://localhost.',
+          { side: 'local', cause },
+        ),
+        true,
+      );
+      this.socket.close(1000, 'no key pair');
+    });
     this.socket = new WebSocket(this.url);
     this.socket.onopen = () => this.emit('open', { url: this.url });
     this.socket.onmessage = (event: MessageEvent) => {
       if (typeof event.data !== 'string') return; // the protocol is text; the server never sends binary
       const text = event.data;
-      this.queue = this.queue.then(async () => this.handle(await (await this.ready).receive(text)));
+      // Without a key pair (reported above) there is nothing to answer with: the chain just stops.
+      this.queue = this.queue.then(async () => this.handle(await (await this.ready).receive(text))).catch(() => undefined);
     };
     this.socket.onerror = () => {
       // The browser tells scripts nothing about why (by design); the close event carries the code.

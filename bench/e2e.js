@@ -8,7 +8,7 @@
 // for the settings and BENCHMARKS.md for the method.
 import { loadConfig } from './lib/config.js';
 import { SERVER_DEFS, cpuSeconds, runLoadgen, serverAvailable, startServer } from './lib/processes.js';
-import { figure, renderCpuTable, renderErrors, renderTable, renderTargets, saveSection, writeBenchmarksMd } from './lib/report.js';
+import { CPU_CAPTION, figure, renderCpuTable, renderErrors, renderTable, renderTargets, saveSection, writeBenchmarksMd } from './lib/report.js';
 import { summarize } from './lib/stats.js';
 
 const cfg = loadConfig();
@@ -91,6 +91,10 @@ async function main() {
           );
           if (cpuAt.start != null && cpuAt.end != null && cpuAt.endWall != null && cpuAt.startWall != null) {
             res.serverCpu = (cpuAt.end - cpuAt.start) / ((cpuAt.endWall - cpuAt.startWall) / 1000);
+            // Server CPU time per operation: unlike rates, it barely moves when other processes take the
+            // machine's cores, so it is the figure to trust on a busy machine.
+            const ops = res.messages ?? res.handshakes ?? res.samples;
+            if (ops) res.serverUsPerOp = ((cpuAt.end - cpuAt.start) * 1e6) / ops;
           }
           raw[c.id][s.def.id].push(res);
           if (res.error) console.error(`# ${c.label}, ${s.def.label}, round ${r + 1}: ${res.error}`);
@@ -124,7 +128,7 @@ async function main() {
   console.log(renderTable(figures, entries));
   const errs = renderErrors(figures);
   if (errs) console.log(`\nFailures:\n${errs}`);
-  console.log(`\nCPU used during the measured windows (share of one core, median of rounds):\n\n${renderCpuTable(figures, entries)}`);
+  console.log(`\n${CPU_CAPTION}\n\n${renderCpuTable(figures, entries)}`);
   if (entries.some((e) => e.id === 'simpatico' && e.available)) console.log(`\n${renderTargets(figures)}`);
   if (cfg.write) {
     writeBenchmarksMd(saveSection('e2e', section));
@@ -145,7 +149,8 @@ function buildFigures(raw) {
       Object.entries(raw[c.id] ?? {}).map(([id, list]) => {
         const ok = list.filter((r) => !r.error);
         const med = (/** @type {number[]} */ xs) => (xs.length ? summarize(xs).median : null);
-        return [id, { server: med(ok.map((r) => r.serverCpu).filter((x) => x != null)), loadgen: med(ok.map((r) => r.loadgenCpu).filter((x) => x != null)) }];
+        const pick = (/** @type {string} */ k) => med(ok.map((r) => r[k]).filter((x) => x != null));
+        return [id, { server: pick('serverCpu'), loadgen: pick('loadgenCpu'), serverUsPerOp: pick('serverUsPerOp') }];
       }),
     );
   for (const c of CASES) {

@@ -15,12 +15,33 @@ import { saveSection, writeBenchmarksMd } from './lib/report.js';
 const quick = process.argv.includes('--quick') || (!!process.env.BENCH_QUICK && process.env.BENCH_QUICK !== '0');
 const env = { ...process.env, ...(quick ? { BENCH_QUICK: '1' } : {}) };
 
-/** Hard limits per part; a part that hits its limit is killed and the run goes on. */
+/**
+ * Hard limits per part, against hangs: a part that hits its limit is killed and the run goes on. On a
+ * quiet machine the defaults take about 2–3 min (codec), 5 min (e2e) and 1.5 min (scale); the limits
+ * leave room for a busy machine.
+ */
 const PARTS = [
-  { name: 'codec', script: 'bench/codec.js', limitMs: (quick ? 2 : 4) * 60_000, capture: true },
-  { name: 'e2e', script: 'bench/e2e.js', limitMs: (quick ? 3 : 8) * 60_000, capture: false },
-  { name: 'scale', script: 'bench/scale.js', limitMs: (quick ? 2 : 4) * 60_000, capture: false },
+  { name: 'codec', script: 'bench/codec.js', limitMs: (quick ? 4 : 6) * 60_000, capture: true },
+  { name: 'e2e', script: 'bench/e2e.js', limitMs: (quick ? 5 : 10) * 60_000, capture: false },
+  { name: 'scale', script: 'bench/scale.js', limitMs: (quick ? 3 : 6) * 60_000, capture: false },
 ];
+
+/** @type {import('node:child_process').ChildProcess | null} the part running now */
+let current = null;
+
+// Parts run in their own process groups, which a terminal's Ctrl-C does not reach: pass it on.
+for (const signal of /** @type {const} */ (['SIGINT', 'SIGTERM'])) {
+  process.on(signal, () => {
+    if (current?.pid) {
+      try {
+        process.kill(-current.pid, signal);
+      } catch {
+        // already gone
+      }
+    }
+    process.exit(130);
+  });
+}
 
 /**
  * @param {{ name: string, script: string, limitMs: number, capture: boolean }} part
@@ -29,11 +50,22 @@ const PARTS = [
 function run(part) {
   const t0 = Date.now();
   return new Promise((resolve) => {
+    // Its own process group, so that a part over its limit is stopped with everything it started
+    // (servers, load generators, the codec's ws peers), not just its main process.
     const child = spawn(process.execPath, [path.join(ROOT, part.script)], {
       cwd: ROOT,
       env,
       stdio: ['ignore', part.capture ? 'pipe' : 'inherit', 'inherit'],
+      detached: true,
     });
+    current = child;
+    const killGroup = (/** @type {NodeJS.Signals} */ signal) => {
+      try {
+        process.kill(-(/** @type {number} */ (child.pid)), signal);
+      } catch {
+        // the group is already gone
+      }
+    };
     let output = '';
     child.stdout?.on('data', (d) => {
       process.stdout.write(d);
@@ -41,11 +73,12 @@ function run(part) {
     });
     const timer = setTimeout(() => {
       console.error(`# ${part.name}: over its ${part.limitMs / 60_000} min limit, stopped`);
-      child.kill('SIGTERM');
-      setTimeout(() => child.kill('SIGKILL'), 5000).unref();
+      killGroup('SIGTERM');
+      setTimeout(() => killGroup('SIGKILL'), 5000).unref();
     }, part.limitMs);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
+      current = null;
       resolve({ code, signal, output, seconds: Math.round((Date.now() - t0) / 1000) });
     });
   });

@@ -22,7 +22,7 @@ const REFERENCES = ['ws', 'ws-js', 'raw'];
 /**
  * @typedef {{ median: number, min: number, max: number, rounds: number[] }} Summary
  * @typedef {{ id: string, group: string, label: string, unit: string, better: 'higher' | 'lower',
- *   values: Record<string, Summary>, cpu?: Record<string, { server: number | null, loadgen: number | null }>,
+ *   values: Record<string, Summary>, cpu?: Record<string, { server: number | null, loadgen: number | null, serverUsPerOp?: number | null }>,
  *   errors?: Record<string, string> }} Figure
  * @typedef {{ id: string, label: string, available: boolean, error?: string, info?: any, exit?: any }} ServerEntry
  */
@@ -85,6 +85,10 @@ export function renderTable(figures, servers) {
   return lines.join('\n');
 }
 
+export const CPU_CAPTION =
+  'CPU during the measured windows, medians of rounds: server / load generator as a share of one core, then ' +
+  'server CPU time per operation (steadier than rates on a busy machine: it does not count time the server waited for a core).';
+
 /**
  * CPU used by the server and by the load generator during the measured windows (share of one core,
  * medians over rounds): shows which side was saturated.
@@ -95,11 +99,15 @@ export function renderCpuTable(figures, servers) {
   const cols = servers.filter((s) => s.available);
   const withCpu = figures.filter((f) => f.cpu);
   if (!withCpu.length) return '';
-  const head = ['Case', ...cols.map((c) => `${c.label}: server / loadgen`)];
+  const head = ['Case', ...cols.map((c) => c.label)];
   const lines = [`| ${head.join(' | ')} |`, `|${head.map(() => ' --- ').join('|')}|`];
-  const pct = (/** @type {number | null | undefined} */ x) => (x === null || x === undefined || !Number.isFinite(x) ? '–' : `${Math.round(x * 100)}%`);
+  const ok = (/** @type {number | null | undefined} */ x) => x !== null && x !== undefined && Number.isFinite(x);
+  const pct = (/** @type {number | null | undefined} */ x) => (ok(x) ? `${Math.round(/** @type {number} */ (x) * 100)}%` : '–');
   for (const f of withCpu) {
-    lines.push(`| ${[f.label, ...cols.map((c) => (f.cpu?.[c.id] ? `${pct(f.cpu[c.id].server)} / ${pct(f.cpu[c.id].loadgen)}` : '–'))].join(' | ')} |`);
+    const unit = f.group === 'throughput' ? 'msg' : f.group === 'handshake' ? 'handshake' : 'round trip';
+    const cell = (/** @type {{ server: number | null, loadgen: number | null, serverUsPerOp?: number | null }} */ c) =>
+      `${pct(c.server)} / ${pct(c.loadgen)}${ok(c.serverUsPerOp) ? ` · ${fmt(/** @type {number} */ (c.serverUsPerOp))} µs/${unit}` : ''}`;
+    lines.push(`| ${[f.label, ...cols.map((c) => (f.cpu?.[c.id] ? cell(f.cpu[c.id]) : '–'))].join(' | ')} |`);
   }
   return lines.join('\n');
 }
@@ -189,9 +197,12 @@ const METHOD = `## Method
 - **Load generator.** Masked binary frames are encoded once, before the run, with a fresh mask per frame; each
   connection keeps a fixed window of frames in flight (128 at 64 B, 32 at 16 KiB) and, after each batch of reads,
   writes as many frames as came back in one write. Replies are walked (headers read, payloads skipped), not decoded.
-  The raw echo gets the very same bytes, and echoed bytes divided by the frame length count as messages. The CPU
-  table shows the share of a core each side used during the measured window: a load generator near 100% means a
-  figure is a floor for the server, not its limit.
+  The raw echo gets the very same bytes, and echoed bytes divided by the frame length count as messages.
+- **CPU.** The CPU table shows the share of a core each side used during the measured window (server from
+  /proc/PID/stat, all its threads; load generator from process.cpuUsage): a load generator near 100% means a figure
+  is a floor for the server, not its limit, and both well under 100% means other processes had the cores. It also
+  gives the server's CPU time per message (or handshake, or round trip): the cost of the work itself, which stays
+  put when a busy machine makes rates jump.
 - **Figures.** Throughput: messages/s and MB/s (10^6 payload bytes echoed per second) at 1, 10 and 100 connections,
   after a warm-up on the same connections. Latency: one connection, one 64 B message in flight, p50 and p99 of the
   round trip. Handshakes/s: TCP connect, upgrade request, 101 response (Sec-WebSocket-Accept checked), client Close,
@@ -234,7 +245,7 @@ export function writeBenchmarksMd(all) {
     const errs = renderErrors(all.e2e.figures);
     if (errs) out.push('Failures:', '', errs, '');
     const cpu = renderCpuTable(all.e2e.figures, all.e2e.servers);
-    if (cpu) out.push('CPU used during the measured windows (share of one core, median of rounds):', '', cpu, '');
+    if (cpu) out.push(CPU_CAPTION, '', cpu, '');
   }
   if (all.scale) {
     out.push('## Memory per idle connection', '', `${runLine(all.scale)} · ${all.scale.connections} connections`, '');

@@ -36,6 +36,12 @@ CASES.push({ id: 'latency', kind: 'latency', label: 'ping-pong 64 B', job: { mod
 CASES.push({ id: 'handshakes-seq', kind: 'handshake', label: 'handshakes, sequential', job: { mode: 'handshake', concurrency: 1 } });
 CASES.push({ id: 'handshakes-50', kind: 'handshake', label: 'handshakes, 50 concurrent', job: { mode: 'handshake', concurrency: 50 } });
 
+if (cfg.cases) {
+  const unknown = cfg.cases.filter((id) => !CASES.some((c) => c.id === id));
+  if (unknown.length) throw new RangeError(`BENCH_CASES: unknown ${unknown.join(', ')}; known: ${CASES.map((c) => c.id).join(', ')}`);
+  CASES.splice(0, CASES.length, ...CASES.filter((c) => cfg.cases?.includes(c.id)));
+}
+
 /** @param {unknown[]} list @param {number} r */
 const rotate = (list, r) => list.map((_, i) => list[(i + r) % list.length]);
 

@@ -7,6 +7,10 @@
 //   BENCH_DURATION_MS=N         measured time per round (default 1000, quick 400)
 //   BENCH_WARMUP_MS=N           unmeasured time before it, on the same connections (default 400, quick 200)
 //   BENCH_SERVERS=a,b           a subset of simpatico,ws,ws-js,raw
+//   BENCH_CASES=a,b             e2e only: a subset of 64-1,64-10,64-100,16384-1,16384-10,16384-100,latency,
+//                               handshakes-seq,handshakes-50
+//   BENCH_CPU_PROF=1            servers run with --cpu-prof; profiles land in bench/results/profiles/ (summarise
+//                               one with `node bench/lib/profile-summary.js FILE`)
 //   BENCH_CONNECTIONS=N         idle connections for the memory figure (default 10000, quick 2000)
 //   BENCH_PIN=0                 do not pin the server and the load generator to separate CPUs
 //   BENCH_WRITE=0               print only: leave bench/results/latest.json and BENCHMARKS.md alone
@@ -38,6 +42,8 @@ export function loadConfig(argv = process.argv.slice(2)) {
     warmupMs: intEnv('BENCH_WARMUP_MS', quick ? 200 : 400),
     idleConnections: intEnv('BENCH_CONNECTIONS', quick ? 2000 : 10000),
     servers,
+    cases: process.env.BENCH_CASES ? process.env.BENCH_CASES.split(',').map((s) => s.trim()).filter(Boolean) : null,
+    cpuProf: !!process.env.BENCH_CPU_PROF && process.env.BENCH_CPU_PROF !== '0',
     // Server on CPU 0, load generator on CPU 1: neither can take the other's core.
     pin: pin ? { server: '0', loadgen: '1' } : null,
     write: process.env.BENCH_WRITE !== '0',

@@ -14,6 +14,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const PROBE = pathToFileURL(path.join(ROOT, 'bench/servers/probe.js')).href;
 const LOADGEN = path.join(ROOT, 'bench/lib/loadgen.js');
+export const PROFILES = path.join(ROOT, 'bench/results/profiles');
 export const HOST = '127.0.0.1';
 
 /**
@@ -107,11 +108,14 @@ export function serverAvailable(def) {
 /**
  * Spawn one echo server and wait for its URL line.
  * @param {ServerDef} def
- * @param {{ pin: { server: string, loadgen: string } | null }} cfg
+ * @param {{ pin: { server: string, loadgen: string } | null, cpuProf?: boolean }} cfg
  * @returns {Promise<RunningServer>}
  */
 export function startServer(def, cfg, timeoutMs = 15_000) {
-  const argv = [process.execPath, '--expose-gc', '--import', PROBE, path.join(ROOT, def.script), ...def.args];
+  const prof = cfg.cpuProf
+    ? ['--cpu-prof', '--cpu-prof-dir', PROFILES, '--cpu-prof-name', `${def.id}-${Date.now()}.cpuprofile`]
+    : [];
+  const argv = [process.execPath, '--expose-gc', ...prof, '--import', PROBE, path.join(ROOT, def.script), ...def.args];
   const child = spawn('bash', wrap(cfg.pin?.server, argv), {
     cwd: ROOT,
     env: childEnv(def.env),

@@ -8,12 +8,30 @@
  */
 import { randomFillSync } from 'node:crypto';
 
-/** Below this many bytes a plain byte loop beats creating an `Int32Array` view. */
-const WORD_THRESHOLD = 64;
+/** Below this many bytes a plain byte loop beats the word loop's setup. */
+const WORD_THRESHOLD = 32;
 
 /** Scratch to turn four key bytes into one word in the platform's byte order (no endianness test). */
 const keyBytes = new Uint8Array(4);
 const keyWord = new Int32Array(keyBytes.buffer);
+
+/**
+ * One `Int32Array` over a whole (small) ArrayBuffer, reused while frames keep coming from the same
+ * one: a 64 KiB socket chunk holds many frames, and creating a typed array view per frame would cost
+ * more than XORing a 1 KiB payload. Only buffers up to `VIEW_CACHE_LIMIT` are cached, so the cache
+ * keeps at most that much memory alive.
+ */
+const VIEW_CACHE_LIMIT = 256 * 1024;
+let cachedBuffer: ArrayBufferLike | undefined = undefined;
+let cachedView: Int32Array<ArrayBufferLike> = new Int32Array(0);
+
+function wordView(buffer: ArrayBufferLike, byteOffset: number, words: number): Int32Array {
+  if (buffer === cachedBuffer) return cachedView;
+  if (buffer.byteLength > VIEW_CACHE_LIMIT) return new Int32Array(buffer, byteOffset, words);
+  cachedBuffer = buffer;
+  cachedView = new Int32Array(buffer, 0, buffer.byteLength >>> 2);
+  return cachedView;
+}
 
 /**
  * XORs `buffer[start .. end)` in place with the key at `key[keyOffset .. keyOffset + 4)`, where
@@ -37,28 +55,35 @@ export function xorRange(
   if (end - start >= WORD_THRESHOLD) {
     // Head: byte by byte up to the first aligned address. At most 3 bytes.
     const head = (4 - ((buffer.byteOffset + start) & 3)) & 3;
-    // The key byte for position start+j is k[j & 3]; rotate by `head` for the aligned part.
     keyBytes[0] = k0;
     keyBytes[1] = k1;
     keyBytes[2] = k2;
     keyBytes[3] = k3;
     for (let j = 0; j < head; j++) buffer[i + j] ^= keyBytes[j];
     i += head;
+    // The key byte for position start+j is k[j & 3]; rotate by `head` for the aligned part.
     keyBytes[0] = head === 0 ? k0 : head === 1 ? k1 : head === 2 ? k2 : k3;
     keyBytes[1] = head === 0 ? k1 : head === 1 ? k2 : head === 2 ? k3 : k0;
     keyBytes[2] = head === 0 ? k2 : head === 1 ? k3 : head === 2 ? k0 : k1;
     keyBytes[3] = head === 0 ? k3 : head === 1 ? k0 : head === 2 ? k1 : k2;
     const word = keyWord[0];
     const words = (end - i) >>> 2;
-    const view = new Int32Array(buffer.buffer, buffer.byteOffset + i, words);
-    let w = 0;
-    for (const last = words - 3; w < last; w += 4) {
+    const view = wordView(buffer.buffer, buffer.byteOffset + i, words);
+    // Index of the first word in `view`: 0 for a fresh view, the absolute word index for the cached one.
+    let w = view === cachedView ? (buffer.byteOffset + i) >>> 2 : 0;
+    const stop = w + words;
+    // Unrolled by 8: fewer loop checks per word; V8 keeps the bounds checks cheap.
+    for (const last = stop - 7; w < last; w += 8) {
       view[w] ^= word;
       view[w + 1] ^= word;
       view[w + 2] ^= word;
       view[w + 3] ^= word;
+      view[w + 4] ^= word;
+      view[w + 5] ^= word;
+      view[w + 6] ^= word;
+      view[w + 7] ^= word;
     }
-    for (; w < words; w++) view[w] ^= word;
+    for (; w < stop; w++) view[w] ^= word;
     i += words << 2;
     // The tail starts on a word boundary of the aligned part, so its key starts at keyBytes[0].
     const t0 = keyBytes[0];

@@ -82,9 +82,24 @@ try {
 
 /**
  * CPU seconds (user + system, all threads) a process has used so far, from /proc; null elsewhere.
+ * The per-thread schedstat counters are in nanoseconds; /proc/PID/stat (clock ticks, usually 10 ms)
+ * is the fallback, too coarse for short windows.
  * @param {number | undefined} pid
  */
 export function cpuSeconds(pid) {
+  try {
+    let ns = 0;
+    for (const task of fs.readdirSync(`/proc/${pid}/task`)) {
+      try {
+        ns += Number(fs.readFileSync(`/proc/${pid}/task/${task}/schedstat`, 'latin1').split(' ')[0]);
+      } catch {
+        // the thread ended between the listing and the read
+      }
+    }
+    if (ns > 0) return ns / 1e9;
+  } catch {
+    // no schedstat: fall through to the tick counters
+  }
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');

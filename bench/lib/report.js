@@ -198,8 +198,8 @@ const METHOD = `## Method
   connection keeps a fixed window of frames in flight (128 at 64 B, 32 at 16 KiB) and, after each batch of reads,
   writes as many frames as came back in one write. Replies are walked (headers read, payloads skipped), not decoded.
   The raw echo gets the very same bytes, and echoed bytes divided by the frame length count as messages.
-- **CPU.** The CPU table shows the share of a core each side used during the measured window (server from
-  /proc/PID/stat, all its threads; load generator from process.cpuUsage): a load generator near 100% means a figure
+- **CPU.** The CPU table shows the share of a core each side used during the measured window (server: all
+  its threads, from /proc/PID/task/*/schedstat; load generator: process.cpuUsage): a load generator near 100% means a figure
   is a floor for the server, not its limit, and both well under 100% means other processes had the cores. It also
   gives the server's CPU time per message (or handshake, or round trip): the cost of the work itself, which stays
   put when a busy machine makes rates jump.

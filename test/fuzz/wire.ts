@@ -1,0 +1,403 @@
+/**
+ * Frame streams for the fuzz tests: valid streams with the events they must produce, mutations of
+ * them, and a reference decoder (whole input at once, written straight from RFC 6455 §5 without
+ * the codec's incremental machinery) to compare the codec against, input by input.
+ */
+import type { Random } from './run.js';
+import type { WebSocketError } from '../../src/errors.js';
+import type { ReceiverSink } from '../../src/frames/index.js';
+
+/** What a Receiver reports, as plain tuples (payloads in hex) for deep equality. */
+export type Event =
+  | ['message', string, boolean, boolean]
+  | ['ping', string]
+  | ['pong', string]
+  | ['close', number, string]
+  | ['error', string, number | undefined];
+
+export class RecordingSink implements ReceiverSink {
+  readonly events: Event[] = [];
+  errors: WebSocketError[] = [];
+  onMessage(data: Buffer, isBinary: boolean, rsv1: boolean): void {
+    this.events.push(['message', data.toString('hex'), isBinary, rsv1]);
+  }
+  onPing(payload: Buffer): void {
+    this.events.push(['ping', payload.toString('hex')]);
+  }
+  onPong(payload: Buffer): void {
+    this.events.push(['pong', payload.toString('hex')]);
+  }
+  onClose(code: number, reason: string): void {
+    this.events.push(['close', code, reason]);
+  }
+  onError(error: WebSocketError): void {
+    this.errors.push(error);
+    this.events.push(['error', error.code, error.closeCode]);
+  }
+}
+
+/** The close code each frame error code must carry (RFC 6455 §7.4.1). */
+export const CLOSE_CODE_OF: Record<string, number> = {
+  WS_ERR_EXPECTED_MASK: 1002,
+  WS_ERR_UNEXPECTED_MASK: 1002,
+  WS_ERR_UNEXPECTED_RSV: 1002,
+  WS_ERR_INVALID_OPCODE: 1002,
+  WS_ERR_FRAGMENTED_CONTROL_FRAME: 1002,
+  WS_ERR_CONTROL_FRAME_TOO_BIG: 1002,
+  WS_ERR_INVALID_PAYLOAD_LENGTH: 1002,
+  WS_ERR_UNEXPECTED_CONTINUATION: 1002,
+  WS_ERR_EXPECTED_CONTINUATION: 1002,
+  WS_ERR_INVALID_CLOSE_PAYLOAD: 1002,
+  WS_ERR_INVALID_CLOSE_CODE: 1002,
+  WS_ERR_INVALID_UTF8: 1007,
+  WS_ERR_MESSAGE_TOO_BIG: 1009,
+  WS_ERR_TOO_MANY_FRAGMENTS: 1009,
+};
+
+export interface Limits {
+  role: 'server' | 'client';
+  maxPayload: number;
+  maxFragments: number;
+  allowRsv1: boolean;
+}
+
+/** A frame header (RFC 6455 §5.2). `length` may be any 64-bit value; `form` forces the length encoding. */
+export function header(b0: number, length: bigint, key: Buffer | undefined, form?: 7 | 16 | 64): Buffer {
+  const f = form ?? (length < 126n ? 7 : length < 65536n ? 16 : 64);
+  const maskBit = key === undefined ? 0 : 0x80;
+  let h: Buffer;
+  if (f === 7) h = Buffer.from([b0, maskBit | Number(length & 0x7fn)]);
+  else if (f === 16) {
+    h = Buffer.from([b0, maskBit | 126, 0, 0]);
+    h.writeUInt16BE(Number(length & 0xffffn), 2);
+  } else {
+    h = Buffer.alloc(10);
+    h[0] = b0;
+    h[1] = maskBit | 127;
+    h.writeBigUInt64BE(BigInt.asUintN(64, length), 2);
+  }
+  return key === undefined ? h : Buffer.concat([h, key]);
+}
+
+function frame(r: Random, masked: boolean, b0: number, payload: Buffer): Buffer {
+  const key = masked ? r.bytes(4) : undefined;
+  // Non-minimal length encodings are legal to receive (§5.2's minimal rule binds senders); use them now
+  // and then in data frames (a control frame's length must fit the 7-bit field, §5.5).
+  const minimal = payload.length < 126 ? 7 : payload.length < 65536 ? 16 : 64;
+  const form = (b0 & 0x08) === 0 && r.chance(0.1) ? r.pick([minimal, 16, 64].filter((f) => f >= minimal) as (7 | 16 | 64)[]) : undefined;
+  const body = Buffer.from(payload);
+  if (key !== undefined) for (let i = 0; i < body.length; i++) body[i] ^= key[i & 3] as number;
+  return Buffer.concat([header(b0, BigInt(payload.length), key, form), body]);
+}
+
+const TEXT = ['a', 'Z', ' ', '~', 'é', 'ß', '€', '中', '😀', '𝄞', '\u0000', '\u007f', '\uffff'];
+
+function randomText(r: Random, maxBytes: number): Buffer {
+  const target = r.int(maxBytes + 1);
+  const parts: string[] = [];
+  let bytes = 0;
+  for (;;) {
+    const c = r.pick(TEXT);
+    const n = Buffer.byteLength(c);
+    // Whole characters only, within maxBytes.
+    if (bytes + n > target) break;
+    parts.push(c);
+    bytes += n;
+  }
+  return Buffer.from(parts.join(''));
+}
+
+/** A valid stream of messages and control frames, the events it must produce, and where its frames start. */
+export interface Stream {
+  bytes: Buffer;
+  events: Event[];
+  /** Offset of each frame header. */
+  frames: number[];
+}
+
+/** Random valid traffic within `limits`, as a peer of the other role would send it. */
+export function validStream(r: Random, limits: Limits): Stream {
+  const masked = limits.role === 'server';
+  const parts: Buffer[] = [];
+  const frames: number[] = [];
+  const events: Event[] = [];
+  let size = 0;
+  const add = (b: Buffer): void => {
+    frames.push(size);
+    parts.push(b);
+    size += b.length;
+  };
+  const control = (): void => {
+    const opcode = r.pick([9, 10]);
+    const payload = r.bytes(r.chance(0.2) ? 125 : r.int(20));
+    add(frame(r, masked, 0x80 | opcode, payload));
+    events.push([opcode === 9 ? 'ping' : 'pong', payload.toString('hex')]);
+  };
+  const cap = Math.min(limits.maxPayload, r.chance(0.05) ? 70_000 : 2_000);
+  for (let m = 0, count = r.int(5); m < count; m++) {
+    if (r.chance(0.3)) control();
+    const binary = r.chance(0.5);
+    const rsv1 = limits.allowRsv1 && r.chance(0.3);
+    // With RSV1 the text is "compressed": not validated by the codec, so any bytes will do.
+    const data = binary || rsv1 ? r.bytes(r.int(cap + 1)) : randomText(r, cap);
+    const fragments = Math.min(limits.maxFragments, r.chance(0.5) ? 1 : 1 + r.int(6));
+    let at = 0;
+    for (let f = 0; f < fragments; f++) {
+      const last = f === fragments - 1;
+      // Fragment boundaries fall anywhere, also inside a UTF-8 sequence (§5.4 allows it).
+      const end = last ? data.length : at + r.int(data.length - at + 1);
+      const opcode = f === 0 ? (binary ? 2 : 1) : 0;
+      add(frame(r, masked, (last ? 0x80 : 0) | (f === 0 && rsv1 ? 0x40 : 0) | opcode, data.subarray(at, end)));
+      at = end;
+      if (!last && r.chance(0.2)) control();
+    }
+    events.push(['message', data.toString('hex'), binary, rsv1]);
+  }
+  if (r.chance(0.3)) {
+    const code = r.pick([1000, 1001, 1003, 1008, 1011, 3000, 4999]);
+    const reason = randomText(r, 30);
+    const payload = r.chance(0.2) ? Buffer.alloc(0) : Buffer.concat([Buffer.from([code >> 8, code & 0xff]), reason]);
+    add(frame(r, masked, 0x88, payload));
+    events.push(['close', payload.length === 0 ? 1005 : code, payload.length === 0 ? '' : reason.toString('utf8')]);
+  }
+  return { bytes: Buffer.concat(parts), events, frames };
+}
+
+/** Length values that sit on the edges: the 7/16/64-bit forms, the limits, 2^53, 2^63 - 1, MSB set. */
+export function edgeLengths(limits: Limits): bigint[] {
+  const m = BigInt(limits.maxPayload);
+  return [0n, 1n, 125n, 126n, 127n, 65535n, 65536n, m - 1n, m, m + 1n, 2n ** 32n, 2n ** 53n - 1n, 2n ** 53n, 2n ** 63n - 1n, 2n ** 63n, 2n ** 64n - 1n].filter((n) => n >= 0n);
+}
+
+const INTERESTING = [0x00, 0x01, 0x7e, 0x7f, 0x80, 0x81, 0x82, 0x88, 0x89, 0x8a, 0xff, 0xfe, 0xc0, 0xed, 0xf4, 0xf5];
+
+/** One to three mutations of a stream: bit flips, byte sets, truncations, splices, rewritten headers and lengths. */
+export function mutate(r: Random, stream: Stream, donor: Buffer, limits: Limits): Buffer {
+  let bytes = Buffer.from(stream.bytes);
+  const frames = stream.frames;
+  if (frames.length > 0 && r.chance(0.15)) {
+    // A whole frame repeated: extra fragments (maxFragments), a second Close, a data frame inside a message.
+    const j = r.int(frames.length);
+    const start = frames[j] as number;
+    const copy = bytes.subarray(start, frames[j + 1] ?? bytes.length);
+    const copies = Array.from({ length: 1 + r.int(limits.maxFragments < 10 ? limits.maxFragments + 1 : 3) }, () => copy);
+    return Buffer.concat([bytes.subarray(0, start), ...copies, bytes.subarray(start)]);
+  }
+  // Header rewrites first, while the frame offsets still hold.
+  if (frames.length > 0 && r.chance(0.6)) {
+    // The last frame a quarter of the time: it is the Close, when the stream has one.
+    const at = r.chance(0.25) ? (frames[frames.length - 1] as number) : r.pick(frames);
+    const b1 = bytes[at + 1] as number;
+    const len7 = b1 & 0x7f;
+    const headerEnd = at + 2 + (len7 === 126 ? 2 : len7 === 127 ? 8 : 0);
+    const key = (b1 & 0x80) !== 0 ? bytes.subarray(headerEnd, headerEnd + 4) : undefined;
+    const rest = bytes.subarray(headerEnd + (key === undefined ? 0 : 4));
+    let b0 = bytes[at] as number;
+    let newKey = key === undefined ? undefined : Buffer.from(key);
+    let length = BigInt(len7 === 126 ? bytes.readUInt16BE(at + 2) : len7 === 127 ? bytes.readBigUInt64BE(at + 2) : len7);
+    let form: 7 | 16 | 64 | undefined;
+    switch (r.int(4)) {
+      case 0: // the length field rewritten, in any form it fits (a Close of 0, 1 or 2 bytes now and then)
+        length = (b0 & 0x0f) === 8 && r.chance(0.6) ? BigInt(r.int(3)) : r.chance(0.7) ? r.pick(edgeLengths(limits)) : BigInt(r.int(70_000));
+        form = r.pick([undefined, 16, 64] as const);
+        if (form === 16 && length > 65535n) form = 64;
+        break;
+      case 1: // opcode and FIN; RSV bits now and then
+        b0 = (r.chance(0.5) ? 0x80 : 0) | (r.chance(0.2) ? r.int(8) << 4 : 0) | r.int(16);
+        break;
+      case 2: // the MASK bit flipped: the key is then read as payload, or payload as key
+        newKey = newKey === undefined ? r.bytes(4) : undefined;
+        break;
+      default: // FIN toggled
+        b0 ^= 0x80;
+    }
+    bytes = Buffer.concat([bytes.subarray(0, at), header(b0, length, newKey, form), rest]);
+  }
+  for (let n = 1 + r.int(3), i = 0; i < n; i++) {
+    const at = r.int(bytes.length + 1);
+    switch (r.int(7)) {
+      case 0: // bit flips
+        if (bytes.length > 0) for (let k = 1 + r.int(3); k > 0; k--) bytes[r.int(bytes.length)] ^= 1 << r.int(8);
+        break;
+      case 1:
+        if (at < bytes.length) bytes[at] = r.pick(INTERESTING);
+        break;
+      case 2: // truncation
+        bytes = bytes.subarray(0, at);
+        break;
+      case 3: // a splice of another stream
+        bytes = Buffer.concat([bytes.subarray(0, at), donor.subarray(r.int(donor.length + 1))]);
+        break;
+      case 4: // a range deleted
+        bytes = Buffer.concat([bytes.subarray(0, at), bytes.subarray(at + 1 + r.int(16))]);
+        break;
+      case 5: // a range repeated
+        bytes = Buffer.concat([bytes.subarray(0, at), bytes.subarray(at, at + 1 + r.int(32)), bytes.subarray(at)]);
+        break;
+      default: // random bytes inserted
+        bytes = Buffer.concat([bytes.subarray(0, at), r.bytes(1 + r.int(12)), bytes.subarray(at)]);
+    }
+  }
+  return bytes;
+}
+
+/** Random bytes, or a soup of random headers and short payloads that parses further than noise. */
+export function noise(r: Random): Buffer {
+  if (r.chance(0.4)) return r.bytes(r.int(300));
+  const parts: Buffer[] = [];
+  for (let n = r.int(8), i = 0; i < n; i++) {
+    parts.push(header(r.pick([0x81, 0x82, 0x01, 0x00, 0x80, 0x88, 0x89, 0x8a, r.int(256)]), BigInt(r.int(130)), r.chance(0.7) ? r.bytes(4) : undefined));
+    parts.push(r.bytes(r.int(130)));
+  }
+  return Buffer.concat(parts);
+}
+
+// ---- the reference decoder ---------------------------------------------------------------------
+
+/** What the reference decoder found: events, and for an error every code the rules allow. */
+export interface Reference {
+  events: Event[];
+  /** When the input breaks a rule: every error code a correct decoder may report for it. */
+  errors?: string[];
+}
+
+const KNOWN = new Set([0, 1, 2, 8, 9, 10]);
+
+function validCloseCode(code: number): boolean {
+  return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999);
+}
+
+/**
+ * Decodes a whole input as RFC 6455 §5 says, one frame at a time. Rules decided by the same bytes
+ * (the first two header bytes; the message rules once the length is known) may be broken
+ * together, and the RFC does not order them: the reference then lists every code that applies.
+ * `frames` mode reports frames as messages (each frame one event), checking only frame rules.
+ */
+export function reference(input: Buffer, limits: Limits, mode: 'frames' | 'messages'): Reference {
+  const events: Event[] = [];
+  const fail = (errors: string[]): Reference => ({ events, errors });
+  const expectMask = limits.role === 'server';
+  let p = 0;
+  let inMessage = false;
+  let binary = false;
+  let rsv1Message = false;
+  let fragments = 0;
+  let total = 0;
+  let pieces: Buffer[] = [];
+  let utf8: TextDecoder | undefined;
+  const textOk = (bytes: Buffer, end: boolean): boolean => {
+    try {
+      utf8?.decode(bytes, { stream: !end });
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  for (;;) {
+    if (input.length - p < 2) return { events };
+    const b0 = input[p] as number;
+    const b1 = input[p + 1] as number;
+    const fin = (b0 & 0x80) !== 0;
+    const rsv1 = (b0 & 0x40) !== 0;
+    const opcode = b0 & 0x0f;
+    const masked = (b1 & 0x80) !== 0;
+    const len7 = b1 & 0x7f;
+    const broken: string[] = [];
+    if ((b0 & 0x30) !== 0 || (rsv1 && !limits.allowRsv1)) broken.push('WS_ERR_UNEXPECTED_RSV');
+    if (!KNOWN.has(opcode)) broken.push('WS_ERR_INVALID_OPCODE');
+    if (opcode >= 8) {
+      if (!fin) broken.push('WS_ERR_FRAGMENTED_CONTROL_FRAME');
+      if (len7 > 125) broken.push('WS_ERR_CONTROL_FRAME_TOO_BIG');
+      if (rsv1) broken.push('WS_ERR_UNEXPECTED_RSV');
+    }
+    if (masked !== expectMask) broken.push(expectMask ? 'WS_ERR_EXPECTED_MASK' : 'WS_ERR_UNEXPECTED_MASK');
+    if (broken.length > 0) return fail(broken);
+    p += 2;
+    let length = len7;
+    if (len7 === 126) {
+      if (input.length - p < 2) return { events };
+      length = input.readUInt16BE(p);
+      p += 2;
+    } else if (len7 === 127) {
+      if (input.length - p < 8) return { events };
+      const big = input.readBigUInt64BE(p);
+      p += 8;
+      if (big >= 2n ** 63n) return fail(['WS_ERR_INVALID_PAYLOAD_LENGTH']);
+      if (big > BigInt(Number.MAX_SAFE_INTEGER)) return fail(['WS_ERR_MESSAGE_TOO_BIG']);
+      length = Number(big);
+    }
+    // The message rules (§5.4) and the size limits (§10.4), decided on the header, before the payload.
+    if (mode === 'frames') {
+      if (length > limits.maxPayload) return fail(['WS_ERR_MESSAGE_TOO_BIG']);
+    } else if (opcode < 8) {
+      if (opcode === 0) {
+        if (!inMessage) broken.push('WS_ERR_UNEXPECTED_CONTINUATION');
+        if (rsv1) broken.push('WS_ERR_UNEXPECTED_RSV');
+        if (inMessage && fragments + 1 > limits.maxFragments) broken.push('WS_ERR_TOO_MANY_FRAGMENTS');
+        if (inMessage && total + length > limits.maxPayload) broken.push('WS_ERR_MESSAGE_TOO_BIG');
+      } else {
+        if (inMessage) broken.push('WS_ERR_EXPECTED_CONTINUATION');
+        else if (length > limits.maxPayload) broken.push('WS_ERR_MESSAGE_TOO_BIG');
+      }
+      if (broken.length > 0) return fail(broken);
+      if (opcode === 0) fragments++;
+      else {
+        inMessage = true;
+        binary = opcode === 2;
+        rsv1Message = rsv1;
+        fragments = 1;
+        total = 0;
+        pieces = [];
+        utf8 = opcode === 1 && !rsv1 ? new TextDecoder('utf-8', { fatal: true }) : undefined;
+      }
+      total += length;
+    }
+    let key: Buffer | undefined;
+    if (masked) {
+      if (input.length - p < 4) return { events };
+      key = input.subarray(p, p + 4);
+      p += 4;
+    }
+    const available = Math.min(length, input.length - p);
+    const payload = Buffer.from(input.subarray(p, p + available));
+    if (key !== undefined) for (let i = 0; i < payload.length; i++) payload[i] ^= key[i & 3] as number;
+    p += available;
+    if (mode === 'frames') {
+      if (available < length) return { events };
+      events.push(['message', `${b0.toString(16)}:${payload.toString('hex')}`, masked, false]);
+      continue;
+    }
+    if (opcode < 8) {
+      // §8.1: invalid text fails as soon as it is known to be invalid, even mid-frame.
+      if (!textOk(payload, false)) return fail(['WS_ERR_INVALID_UTF8']);
+      if (available < length) return { events };
+      pieces.push(payload);
+      if (fin) {
+        if (!textOk(Buffer.alloc(0), true)) return fail(['WS_ERR_INVALID_UTF8']);
+        inMessage = false;
+        events.push(['message', Buffer.concat(pieces).toString('hex'), binary, rsv1Message]);
+      }
+      continue;
+    }
+    if (available < length) return { events };
+    if (opcode === 9) events.push(['ping', payload.toString('hex')]);
+    else if (opcode === 10) events.push(['pong', payload.toString('hex')]);
+    else {
+      // §5.5.1: an optional 2-byte code, then UTF-8; §7.4: only codes that may be sent.
+      if (payload.length === 1) return fail(['WS_ERR_INVALID_CLOSE_PAYLOAD']);
+      if (payload.length === 0) {
+        events.push(['close', 1005, '']);
+        return { events };
+      }
+      const code = payload.readUInt16BE(0);
+      if (!validCloseCode(code)) return fail(['WS_ERR_INVALID_CLOSE_CODE']);
+      const reason = payload.subarray(2);
+      try {
+        events.push(['close', code, new TextDecoder('utf-8', { fatal: true }).decode(reason)]);
+      } catch {
+        return fail(['WS_ERR_INVALID_UTF8']);
+      }
+      return { events };
+    }
+  }
+}

@@ -193,7 +193,7 @@ export function mutate(r: Random, stream: Stream, donor: Buffer, limits: Limits)
     const key = (b1 & 0x80) !== 0 ? bytes.subarray(headerEnd, headerEnd + 4) : undefined;
     const rest = bytes.subarray(headerEnd + (key === undefined ? 0 : 4));
     let b0 = bytes[at] as number;
-    let newKey = key === undefined ? undefined : Buffer.from(key);
+    let newKey: Buffer | undefined = key === undefined ? undefined : Buffer.from(key);
     let length = BigInt(len7 === 126 ? bytes.readUInt16BE(at + 2) : len7 === 127 ? bytes.readBigUInt64BE(at + 2) : len7);
     let form: 7 | 16 | 64 | undefined;
     switch (r.int(4)) {
@@ -206,7 +206,7 @@ export function mutate(r: Random, stream: Stream, donor: Buffer, limits: Limits)
         b0 = (r.chance(0.5) ? 0x80 : 0) | (r.chance(0.2) ? r.int(8) << 4 : 0) | r.int(16);
         break;
       case 2: // the MASK bit flipped: the key is then read as payload, or payload as key
-        newKey = newKey === undefined ? r.bytes(4) : undefined;
+        newKey = newKey === undefined ? Buffer.from(r.bytes(4)) : undefined;
         break;
       default: // FIN toggled
         b0 ^= 0x80;
@@ -284,7 +284,7 @@ export function reference(input: Buffer, limits: Limits, mode: 'frames' | 'messa
   let fragments = 0;
   let total = 0;
   let pieces: Buffer[] = [];
-  let utf8: TextDecoder | undefined;
+  let utf8: InstanceType<typeof TextDecoder> | undefined;
   const textOk = (bytes: Buffer, end: boolean): boolean => {
     try {
       utf8?.decode(bytes, { stream: !end });

@@ -27,7 +27,9 @@ let cachedView: Int32Array<ArrayBufferLike> = new Int32Array(0);
 
 function wordView(buffer: ArrayBufferLike, byteOffset: number, words: number): Int32Array {
   if (buffer === cachedBuffer) return cachedView;
-  if (buffer.byteLength > VIEW_CACHE_LIMIT) return new Int32Array(buffer, byteOffset, words);
+  // A resizable or growable buffer could outgrow a cached fixed-length view: never cache those.
+  const flexible = (buffer as { resizable?: boolean }).resizable === true || (buffer as { growable?: boolean }).growable === true;
+  if (flexible || buffer.byteLength > VIEW_CACHE_LIMIT) return new Int32Array(buffer, byteOffset, words);
   cachedBuffer = buffer;
   cachedView = new Int32Array(buffer, 0, buffer.byteLength >>> 2);
   return cachedView;

@@ -88,3 +88,34 @@ t.test('mask copies and masks, leaving the source alone', (t) => {
   t.same(target.subarray(1), reference(big, key, 1, 0), '1 MiB at an odd offset');
   t.end();
 });
+
+t.test('word views: buffers over many ArrayBuffers, large ones, and resizable ones', (t) => {
+  const key = Buffer.from([9, 8, 7, 6]);
+  // Alternating between ArrayBuffers exercises the per-buffer view cache.
+  const a = bytes(200);
+  const b = bytes(200);
+  const ea = reference(a, key, 0, 1);
+  const eb = reference(b, key, 0, 2);
+  unmask(a.subarray(0, 100), key, 0, 1);
+  unmask(b.subarray(0, 100), key, 0, 2);
+  unmask(a.subarray(100), key, 0, (1 + 100) & 3);
+  unmask(b.subarray(100), key, 0, (2 + 100) & 3);
+  t.same(a, ea);
+  t.same(b, eb);
+  // Past the cache limit, a view of just the range.
+  const big = bytes(300 * 1024);
+  const ebig = reference(big, key, 0, 0);
+  unmask(big, key);
+  t.same(big, ebig);
+  // A resizable ArrayBuffer that grows after a first unmask.
+  const Resizable = ArrayBuffer as unknown as new (n: number, o: { maxByteLength: number }) => ArrayBuffer & { resize(n: number): void };
+  const ab = new Resizable(64, { maxByteLength: 1024 });
+  const first = Buffer.from(ab, 0, 64);
+  unmask(first, key);
+  t.same(first, reference(Buffer.alloc(64), key, 0, 0));
+  ab.resize(1024);
+  const later = Buffer.from(ab, 512, 256);
+  unmask(later, key);
+  t.same(later, reference(Buffer.alloc(256), key, 0, 0), 'bytes past the original length are unmasked too');
+  t.end();
+});

@@ -34,19 +34,33 @@ const deadlineMs = job.deadlineMs ?? (job.warmupMs ?? 0) + (job.durationMs ?? 0)
 setTimeout(() => finish({ error: `load generator deadline (${deadlineMs} ms) exceeded` }), deadlineMs).unref();
 
 /**
- * Connect and, unless raw, perform the opening handshake.
+ * Connect and, unless raw, perform the opening handshake. The socket comes back paused, so that
+ * nothing the server sends is lost before the caller attaches its reader and resumes it.
  * @param {{ localAddress?: string }} [opts]
  * @returns {Promise<{ socket: net.Socket, rest: Buffer }>} rest: bytes that followed the response head
  */
 function open(opts = {}) {
   return new Promise((resolve, reject) => {
     const socket = net.connect({ host: job.host, port: job.port, localAddress: opts.localAddress, noDelay: true });
-    socket.once('error', reject);
+    let settled = false;
+    const fail = (/** @type {Error} */ err) => {
+      if (settled) return;
+      settled = true;
+      socket.destroy();
+      reject(err);
+    };
+    const succeed = (/** @type {Buffer} */ rest) => {
+      settled = true;
+      socket.pause();
+      socket.removeListener('error', fail);
+      socket.removeListener('close', onClose);
+      resolve({ socket, rest });
+    };
+    const onClose = () => fail(new Error('connection closed before the handshake completed'));
+    socket.on('error', fail);
+    socket.on('close', onClose);
     if (job.raw) {
-      socket.once('connect', () => {
-        socket.removeListener('error', reject);
-        resolve({ socket, rest: Buffer.alloc(0) });
-      });
+      socket.once('connect', () => succeed(Buffer.alloc(0)));
       return;
     }
     socket.once('connect', () => socket.write(handshake.request));
@@ -59,18 +73,13 @@ function open(opts = {}) {
       const all = chunks.length === 1 ? chunk : Buffer.concat(chunks);
       const end = all.indexOf('\r\n\r\n');
       if (end < 0) {
-        if (size > HEAD_LIMIT) reject(new Error('response head too large'));
+        if (size > HEAD_LIMIT) fail(new Error('response head too large'));
         return;
       }
       socket.removeListener('data', onData);
-      socket.removeListener('error', reject);
       const problem = checkUpgradeResponse(all.toString('latin1', 0, end), handshake.accept);
-      if (problem) {
-        socket.destroy();
-        reject(new Error(problem));
-        return;
-      }
-      resolve({ socket, rest: all.subarray(end + 4) });
+      if (problem) fail(new Error(problem));
+      else succeed(all.subarray(end + 4));
     };
     socket.on('data', onData);
   });
@@ -186,6 +195,7 @@ async function throughput() {
       if (running) error ??= 'server closed a connection';
     });
     if (rest.length) onChunk(rest);
+    socket.resume();
     socket.write(buffer); // the initial window: `win` frames in flight
   }
   await sleep(warmupMs);
@@ -258,6 +268,7 @@ async function latency() {
     if (running) error ??= err.message;
   });
   if (rest.length) onChunk(rest);
+  socket.resume();
   send();
   await sleep(warmupMs);
   measuring = true;
@@ -365,6 +376,7 @@ async function hold() {
     socket.on('error', () => {});
     socket.on('close', () => lost++);
     socket.on('data', () => {}); // nothing is expected; keep reading so a stray frame cannot stall
+    socket.resume();
   }
   process.stdout.write(JSON.stringify({ ready: true, opened: sockets.length, failed, firstError, openMs }) + '\n');
   // Wait for the harness's "close" line (or stdin closing), then report how many survived.

@@ -197,7 +197,9 @@ const METHOD = `## Method
 - **Load generator.** Masked binary frames are encoded once, before the run, with a fresh mask per frame; each
   connection keeps a fixed window of frames in flight (128 at 64 B, 32 at 16 KiB) and, after each batch of reads,
   writes as many frames as came back in one write. Replies are walked (headers read, payloads skipped), not decoded.
-  The raw echo gets the very same bytes, and echoed bytes divided by the frame length count as messages.
+  The raw echo gets the very same bytes, and echoed bytes divided by the frame length count as messages. The raw
+  echo does less per byte than the load generator itself, so at 64 B its figure is the load generator's limit:
+  a floor for the ceiling.
 - **CPU.** The CPU table shows the share of a core each side used during the measured window (server: all
   its threads, from /proc/PID/task/*/schedstat; load generator: process.cpuUsage): a load generator near 100% means a figure
   is a floor for the server, not its limit, and both well under 100% means other processes had the cores. It also

@@ -144,7 +144,7 @@ function feed(
 const INTERESTING = [0x0d, 0x0a, 0x20, 0x09, 0x3a, 0x00, 0x7f, 0x80, 0xff, 0x2f, 0x48];
 
 function mutateBytes(r: Random, input: Buffer): Buffer {
-  let b = Buffer.from(input);
+  let b: Buffer = Buffer.from(input);
   for (let n = 1 + r.int(4); n > 0; n--) {
     const at = r.int(b.length + 1);
     const k = r.int(5);
@@ -204,7 +204,7 @@ function fuzzCase(i: number, tally: Tally): string[] {
   const problems: string[] = [];
   const h = validHead(r);
   const trailer = r.chance(0.5) ? Buffer.alloc(0) : r.bytes(r.int(40));
-  let input = Buffer.concat([Buffer.from(h.text, 'latin1'), trailer]);
+  let input: Buffer = Buffer.concat([Buffer.from(h.text, 'latin1'), trailer]);
   let limits: HeadParserOptions = {};
   let expected: Outcome | undefined;
   const kind = r.int(10);

@@ -11,6 +11,9 @@ import { randomFillSync } from 'node:crypto';
 /** Below this many bytes a plain byte loop beats the word loop's setup. */
 const WORD_THRESHOLD = 32;
 
+/** From this many bytes `mask` reads and writes words in one pass when source and target align alike. */
+const FUSED_THRESHOLD = 1024;
+
 /** Scratch to turn four key bytes into one word in the platform's byte order (no endianness test). */
 const keyBytes = new Uint8Array(4);
 const keyWord = new Int32Array(keyBytes.buffer);
@@ -141,9 +144,38 @@ export function mask(source: Buffer, key: Buffer, keyOffset: number, target: Buf
     if (i < length) target[targetOffset + i] = source[i] ^ k2;
     return;
   }
-  // A memcpy is an order of magnitude faster than the XOR, so copy first and XOR in place by words.
-  source.copy(target, targetOffset);
-  xorRange(target, targetOffset, targetOffset + length, key, keyOffset, 0);
+  const to = target.byteOffset + targetOffset;
+  if (length < FUSED_THRESHOLD || ((source.byteOffset ^ to) & 3) !== 0) {
+    // Different alignments (or a short payload): copy (a memcpy, far faster than the XOR), then XOR
+    // the copy in place by words.
+    source.copy(target, targetOffset);
+    xorRange(target, targetOffset, targetOffset + length, key, keyOffset, 0);
+    return;
+  }
+  // Same alignment mod 4: one pass, reading source words and writing masked target words.
+  const head = (4 - (to & 3)) & 3;
+  for (let j = 0; j < head; j++) target[targetOffset + j] = source[j] ^ key[keyOffset + j];
+  keyBytes[0] = key[keyOffset + (head & 3)];
+  keyBytes[1] = key[keyOffset + ((head + 1) & 3)];
+  keyBytes[2] = key[keyOffset + ((head + 2) & 3)];
+  keyBytes[3] = key[keyOffset + ((head + 3) & 3)];
+  const word = keyWord[0];
+  const words = (length - head) >>> 2;
+  const from = new Int32Array(source.buffer, source.byteOffset + head, words);
+  const into = new Int32Array(target.buffer, to + head, words);
+  let w = 0;
+  for (const last = words - 7; w < last; w += 8) {
+    into[w] = from[w] ^ word;
+    into[w + 1] = from[w + 1] ^ word;
+    into[w + 2] = from[w + 2] ^ word;
+    into[w + 3] = from[w + 3] ^ word;
+    into[w + 4] = from[w + 4] ^ word;
+    into[w + 5] = from[w + 5] ^ word;
+    into[w + 6] = from[w + 6] ^ word;
+    into[w + 7] = from[w + 7] ^ word;
+  }
+  for (; w < words; w++) into[w] = from[w] ^ word;
+  for (let i = head + (words << 2), k = 0; i < length; i++, k++) target[targetOffset + i] = source[i] ^ keyBytes[k];
 }
 
 /**

@@ -119,3 +119,29 @@ t.test('word views: buffers over many ArrayBuffers, large ones, and resizable on
   t.same(later, reference(Buffer.alloc(256), key, 0, 0), 'bytes past the original length are unmasked too');
   t.end();
 });
+
+t.test('mask at every source and target alignment, long enough for the one-pass word loop', (t) => {
+  const key = bytes(6);
+  let wrong = 0;
+  let cases = 0;
+  for (const n of [1023, 1024, 1025, 1026, 1027, 4099, 70001]) {
+    const data = bytes(n);
+    for (let sourceAlign = 0; sourceAlign < 4; sourceAlign++) {
+      const sourceBacking = Buffer.alloc(n + 4);
+      const source = sourceBacking.subarray(sourceAlign, sourceAlign + n);
+      data.copy(source);
+      for (let targetOffset = 0; targetOffset < 4; targetOffset++) {
+        for (const keyOffset of [0, 2]) {
+          const target = Buffer.alloc(n + 8);
+          mask(source, key, keyOffset, target, targetOffset);
+          cases++;
+          if (!target.subarray(targetOffset, targetOffset + n).equals(reference(data, key, keyOffset, 0))) wrong++;
+          if (target.subarray(0, targetOffset).some((b) => b !== 0) || target.subarray(targetOffset + n).some((b) => b !== 0)) wrong++;
+          if (!source.equals(data)) wrong++;
+        }
+      }
+    }
+  }
+  t.equal(wrong, 0, `${cases} cases`);
+  t.end();
+});

@@ -1,8 +1,8 @@
 // The codec benchmark: simpatico-ws's frame codec (compiled, ../dist/frames) side by side with ws's
 // Receiver and Sender, in ws's two configurations, plus the physical limits of the same bytes.
 //
-//   npm run bench:codec          (builds first; about 2–3 minutes)
-//   BENCH_QUICK=1 npm run bench:codec   (shorter samples, about 1 minute)
+//   npm run bench:codec                 (builds first; about 2–3 minutes)
+//   BENCH_QUICK=1 npm run bench:codec   (shorter samples, about 1.5 minutes)
 //
 // ws picks its masking code when it is loaded (WS_NO_BUFFER_UTIL=1 → pure JS, else the bufferutil
 // addon), so each ws configuration runs in a child process of this run (`--peer=ws-js`,
@@ -24,7 +24,7 @@ import { KINDS, SIZES, decodeStream, feeder, messagesPerOp, payload } from './li
 
 const require = createRequire(import.meta.url);
 const QUICK = !!process.env.BENCH_QUICK && process.env.BENCH_QUICK !== '0';
-const MAX_TIME = QUICK ? 0.1 : 0.25; // seconds of sampling per row (benchmark.js maxTime)
+const MAX_TIME = QUICK ? 0.1 : 0.5; // seconds of sampling per row and implementation (benchmark.js maxTime)
 const peer = process.argv.find((a) => a.startsWith('--peer='))?.slice('--peer='.length);
 
 /** Runs `fn` (one operation) under benchmark.js; returns the median operations per second. */

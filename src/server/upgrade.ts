@@ -139,8 +139,12 @@ export function respondAndClose(socket: Duplex, status: number, message: string,
 function writeAndClose(socket: Duplex, response: Buffer): void {
   if (socket.destroyed) return;
   socket.end(response);
-  // After our FIN a well-behaved client closes too; one that does not is not kept.
-  setTimeout(() => socket.destroy(), LINGER_MS).unref();
+  // A lingering close (RFC 9112 §9.6): after our FIN, keep reading (and discarding) until the
+  // client closes too, so its FIN is seen and the socket freed at once; one that does not close is
+  // destroyed after LINGER_MS. The timer goes with the socket, or it would hold it that long.
+  socket.resume();
+  const linger = setTimeout(() => socket.destroy(), LINGER_MS).unref();
+  socket.once('close', () => clearTimeout(linger));
 }
 
 function serveHttp(

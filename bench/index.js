@@ -98,7 +98,7 @@ async function main() {
       failed++;
       console.error(`# ${part.name} failed (exit ${res.code}${res.signal ? `, ${res.signal}` : ''})`);
     }
-    if (part.capture && res.code === 0 && res.output.trim() && env.BENCH_WRITE !== '0') {
+    if (part.capture && res.code === 0 && res.output.trim() && process.env.BENCH_WRITE !== '0') {
       // eslint-disable-next-line no-control-regex
       const output = res.output.replace(/\x1b\[[0-9;]*m/g, '');
       writeBenchmarksMd(saveSection(part.name, { date: new Date().toISOString(), quick, seconds: res.seconds, output }));

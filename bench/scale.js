@@ -53,6 +53,7 @@ async function main() {
   const raw = Object.fromEntries(usable.map((d) => [d.id, []]));
   for (let r = 0; r < cfg.scaleRounds; r++) {
     for (const def of /** @type {typeof usable} */ (rotate(usable, r))) {
+      /** @type {any} */
       const res = await measure(def, connections, localAddresses).catch((err) => ({ error: String(err?.message ?? err) }));
       raw[def.id].push(res);
       if (res.error) console.error(`# ${def.label}, round ${r + 1}: ${res.error}`);

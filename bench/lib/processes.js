@@ -136,8 +136,9 @@ export function startServer(def, cfg, timeoutMs = 15_000) {
     env: childEnv(def.env),
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
+  const stdout = /** @type {import('node:stream').Readable} */ (child.stdout);
   let stderr = '';
-  child.stderr.on('data', (d) => {
+  /** @type {import('node:stream').Readable} */ (child.stderr).on('data', (d) => {
     stderr = (stderr + d).slice(-4000);
   });
   let exitInfo = /** @type {{ code: number | null, signal: string | null } | null} */ (null);
@@ -167,8 +168,8 @@ export function startServer(def, cfg, timeoutMs = 15_000) {
       const m = /^(?:ws|tcp):\/\/([^/\s]+):(\d+)\/?\s*$/m.exec(out);
       if (!m) return;
       clearTimeout(timer);
-      child.stdout.removeListener('data', onData);
-      child.stdout.resume(); // keep draining anything else the server prints
+      stdout.removeListener('data', onData);
+      stdout.resume(); // keep draining anything else the server prints
       const host = m[1].replace(/^\[|\]$/g, '');
       /** @type {RunningServer} */
       const server = {
@@ -204,7 +205,7 @@ export function startServer(def, cfg, timeoutMs = 15_000) {
       };
       resolve(server);
     };
-    child.stdout.on('data', onData);
+    stdout.on('data', onData);
     child.on('exit', (code, signal) => {
       clearTimeout(timer);
       reject(new Error(`${def.label} exited before listening (code ${code}, signal ${signal}). stderr: ${stderr}`));

@@ -180,7 +180,7 @@ const EXPECTED: Record<string, (t: Test, got: never, srv: InteropServer, traits:
   text: (t, got: NonNullable<PlanResults['text']>) => {
     t.equal(got.got.length, PLAN.texts.length, 'one echo per text');
     got.got.forEach((text, i) => t.ok(text === PLAN.texts[i], `text ${i} (${Buffer.byteLength(PLAN.texts[i])} bytes) echoed exactly, as text`));
-    t.same(got.close, NORMAL);
+    t.same(got.close, NORMAL, 'closed cleanly with 1000');
   },
   binary: (t, got: NonNullable<PlanResults['binary']>) => {
     t.same(
@@ -188,16 +188,16 @@ const EXPECTED: Record<string, (t: Test, got: never, srv: InteropServer, traits:
       PLAN.sizes.map((n) => ({ binary: true, length: n, sha256: sha256(pattern(n)) })),
       `binary of ${PLAN.sizes.join(', ')} bytes echoed exactly, as binary`,
     );
-    t.same(got.close, NORMAL);
+    t.same(got.close, NORMAL, 'closed cleanly with 1000');
   },
   order: (t, got: NonNullable<PlanResults['order']>) => {
     t.same(got.got, Array.from({ length: PLAN.order }, (_, i) => `message ${i}`), `${PLAN.order} messages echoed in order`);
-    t.same(got.close, NORMAL);
+    t.same(got.close, NORMAL, 'closed cleanly with 1000');
   },
   ping: (t, got: NonNullable<PlanResults['ping']>, srv) => {
     t.equal(got.got, `pong:${PLAN.ping}`, "the peer answered our server's ping with its payload");
     t.ok(srv.pongs.includes(PLAN.ping), 'the server received that pong');
-    t.same(got.close, NORMAL);
+    t.same(got.close, NORMAL, 'closed cleanly with 1000');
   },
   closeClient: async (t, got: NonNullable<PlanResults['closeClient']>, srv) => {
     const [code, reason] = PLAN.closeClient;
@@ -232,6 +232,20 @@ export function pythonSkip(): string | false {
   if (probe.error !== undefined) return `${PYTHON} is missing (apt-get install python3 python3-websockets)`;
   if (probe.status !== 0) return `Python's websockets is not importable by ${PYTHON} (apt-get install python3-websockets)`;
   return false;
+}
+
+/**
+ * The browser's case scripts, loaded in this process (for the ws client). They stay plain
+ * JavaScript because the browser runs them as they are; their types are stated here, and the
+ * import goes through a URL so that TypeScript does not look for declarations.
+ */
+export async function loadPeerScripts(): Promise<{
+  makeCases(WebSocket: unknown): object;
+  runPlan(cases: object, url: string, plan: typeof PLAN): Promise<PlanResults>;
+}> {
+  const cases = (await import(new URL('whatwg-cases.js', PEERS).href)) as { makeCases(WebSocket: unknown): object };
+  const plan = (await import(new URL('plan.js', PEERS).href)) as { runPlan(cases: object, url: string, plan: typeof PLAN): Promise<PlanResults> };
+  return { makeCases: cases.makeCases, runPlan: plan.runPlan };
 }
 
 /** The path of a peer script. */

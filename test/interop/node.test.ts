@@ -5,9 +5,7 @@
 import t from 'tap';
 import { spawn } from 'node:child_process';
 import WsWebSocket from 'ws';
-import { makeCases } from './peers/whatwg-cases.js';
-import { runPlan } from './peers/plan.js';
-import { PLAN, WAIT, checkPlan, interopServer, peer, type PlanResults } from './fixtures.js';
+import { PLAN, WAIT, checkPlan, interopServer, loadPeerScripts, peer, type PlanResults } from './fixtures.js';
 import { within } from '../conformance/harness.js';
 
 t.test("Node's built-in WebSocket runs the whole plan", async (t) => {
@@ -39,6 +37,7 @@ t.test("Node's built-in WebSocket runs the whole plan", async (t) => {
 
 t.test('the ws client runs the whole plan', async (t) => {
   const srv = await interopServer(t);
+  const { makeCases, runPlan } = await loadPeerScripts();
   const results = (await within(runPlan(makeCases(WsWebSocket), srv.url, PLAN), 'the ws client to run the plan', 2 * WAIT)) as PlanResults;
   await checkPlan(t, results, srv, { refusesUnselected: true });
 });

@@ -5,7 +5,10 @@ import { makeCases } from './whatwg-cases.js';
 import { runPlan } from './plan.js';
 
 const [url, plan] = process.argv.slice(2);
-if (typeof WebSocket !== 'function') {
+if (url === undefined || plan === undefined) {
+  // Also what a test runner sees when it loads every file of the folder: nothing to run.
+  console.error('usage: node [--experimental-websocket] node-websocket.mjs URL PLAN_JSON');
+} else if (typeof WebSocket !== 'function') {
   console.log(JSON.stringify({ unavailable: `no global WebSocket in Node ${process.version}` }));
 } else {
   console.log(JSON.stringify(await runPlan(makeCases(WebSocket), url, JSON.parse(plan))));

@@ -7,7 +7,7 @@
 // stores bench/results/latest.json (section "e2e") and regenerates BENCHMARKS.md. See lib/config.js
 // for the settings and BENCHMARKS.md for the method.
 import { loadConfig } from './lib/config.js';
-import { SERVER_DEFS, cpuSeconds, runLoadgen, serverAvailable, startServer } from './lib/processes.js';
+import { SERVER_DEFS, cpuSeconds, runLoadgen, serverAvailable, setAffinity, startServer } from './lib/processes.js';
 import { CPU_CAPTION, figure, renderCpuTable, renderErrors, renderTable, renderTargets, saveSection, writeBenchmarksMd } from './lib/report.js';
 import { summarize } from './lib/stats.js';
 
@@ -17,7 +17,9 @@ const cfg = loadConfig();
 const windowFor = (/** @type {number} */ size) => Math.max(8, Math.min(128, Math.floor((512 * 1024) / size)));
 
 /**
- * @typedef {{ id: string, kind: 'throughput' | 'latency' | 'handshake', label: string, job: any }} Case
+ * cpuBound: the case keeps a process busy, so with BENCH_PIN=auto the server and the load generator
+ * get a core each; the others are ping-pong (one operation in flight) and run unpinned.
+ * @typedef {{ id: string, kind: 'throughput' | 'latency' | 'handshake', label: string, job: any, cpuBound: boolean }} Case
  */
 /** @type {Case[]} */
 const CASES = [];
@@ -29,12 +31,25 @@ for (const size of [64, 16384]) {
       kind: 'throughput',
       label: `${sizeLabel} × ${connections} conn`,
       job: { mode: 'throughput', size, connections, window: windowFor(size) },
+      cpuBound: true,
     });
   }
 }
-CASES.push({ id: 'latency', kind: 'latency', label: 'ping-pong 64 B', job: { mode: 'latency', size: 64 } });
-CASES.push({ id: 'handshakes-seq', kind: 'handshake', label: 'handshakes, sequential', job: { mode: 'handshake', concurrency: 1 } });
-CASES.push({ id: 'handshakes-50', kind: 'handshake', label: 'handshakes, 50 concurrent', job: { mode: 'handshake', concurrency: 50 } });
+CASES.push({ id: 'latency', kind: 'latency', label: 'ping-pong 64 B', job: { mode: 'latency', size: 64 }, cpuBound: false });
+CASES.push({
+  id: 'handshakes-seq',
+  kind: 'handshake',
+  label: 'handshakes, sequential',
+  job: { mode: 'handshake', concurrency: 1 },
+  cpuBound: false,
+});
+CASES.push({
+  id: 'handshakes-50',
+  kind: 'handshake',
+  label: 'handshakes, 50 concurrent',
+  job: { mode: 'handshake', concurrency: 50 },
+  cpuBound: true,
+});
 
 if (cfg.cases) {
   const unknown = cfg.cases.filter((id) => !CASES.some((c) => c.id === id));
@@ -71,7 +86,9 @@ async function main() {
   }
   console.error(
     `# ${cfg.quick ? 'quick' : 'full'} run: ${cfg.rounds} rounds, ${cfg.warmupMs} ms warm-up + ${cfg.durationMs} ms measured, ` +
-      (cfg.pin ? `server on CPU ${cfg.pin.server}, load generator on CPU ${cfg.pin.loadgen}` : 'not pinned'),
+      (cfg.pin
+        ? `server on CPU ${cfg.pin.server}, load generator on CPU ${cfg.pin.loadgen}${cfg.pinAll ? '' : ' in the CPU-bound cases'}`
+        : 'not pinned'),
   );
 
   /** @type {Record<string, Record<string, any[]>>} per case, per server, the per-round loadgen results */
@@ -79,6 +96,8 @@ async function main() {
   try {
     for (const c of CASES) {
       raw[c.id] = Object.fromEntries(running.map((s) => [s.def.id, []]));
+      const pin = cfg.pin && (cfg.pinAll || c.cpuBound) ? cfg.pin : null;
+      for (const s of running) if (cfg.pin && !s.exited()) setAffinity(s.pid, pin ? pin.server : cfg.allCpus);
       for (let r = 0; r < cfg.rounds; r++) {
         for (const s of /** @type {typeof running} */ (rotate(running, r))) {
           if (s.exited()) {
@@ -89,7 +108,7 @@ async function main() {
           const cpuAt = {};
           const res = await runLoadgen(
             { ...c.job, host: s.host, port: s.port, raw: s.def.raw, warmupMs: cfg.warmupMs, durationMs: cfg.durationMs },
-            cfg,
+            { pin },
             (phase) => {
               cpuAt[phase] = cpuSeconds(s.pid);
               cpuAt[`${phase}Wall`] = performance.now();
@@ -125,9 +144,10 @@ async function main() {
     warmupMs: cfg.warmupMs,
     durationMs: cfg.durationMs,
     pinned: cfg.pin,
+    pinAll: cfg.pinAll,
     seconds: Math.round((Date.now() - started) / 1000),
     servers: entries,
-    cases: CASES.map((c) => ({ id: c.id, label: c.label, job: c.job })),
+    cases: CASES.map((c) => ({ id: c.id, label: c.label, job: c.job, pinned: !!cfg.pin && (cfg.pinAll || c.cpuBound) })),
     figures,
     raw,
   };

@@ -12,7 +12,12 @@
 //   BENCH_CPU_PROF=1            servers run with --cpu-prof; profiles land in bench/results/profiles/ (summarise
 //                               one with `node bench/lib/profile-summary.js FILE`)
 //   BENCH_CONNECTIONS=N         idle connections for the memory figure (default 10000, quick 2000)
-//   BENCH_PIN=0                 do not pin the server and the load generator to separate CPUs
+//   BENCH_PIN=auto|1|0          where the server and the load generator run (Linux, 2+ CPUs). auto (default): in
+//                               the CPU-bound cases (throughput, 50 concurrent handshakes, idle connections) the
+//                               server is pinned to CPU 0 and the load generator to CPU 1, so neither takes the
+//                               other's core; the ping-pong cases (latency, sequential handshakes) are left to the
+//                               scheduler, which keeps the pair on one core instead of charging a cross-core wake-up
+//                               to every round trip. 1: pin every case. 0: pin none.
 //   BENCH_WRITE=0               print only: leave bench/results/latest.json and BENCHMARKS.md alone
 import os from 'node:os';
 
@@ -29,7 +34,9 @@ function intEnv(name, fallback) {
 export function loadConfig(argv = process.argv.slice(2)) {
   const quick = argv.includes('--quick') || (process.env.BENCH_QUICK ?? '') !== '' && process.env.BENCH_QUICK !== '0';
   const cpus = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
-  const pin = process.env.BENCH_PIN !== '0' && process.platform === 'linux' && cpus >= 2;
+  const pinSetting = (process.env.BENCH_PIN ?? 'auto').toLowerCase();
+  if (!['auto', '1', '0'].includes(pinSetting)) throw new RangeError(`BENCH_PIN must be auto, 1 or 0, got ${pinSetting}`);
+  const pin = pinSetting !== '0' && process.platform === 'linux' && cpus >= 2;
   const servers = (process.env.BENCH_SERVERS ?? 'simpatico,ws,ws-js,raw')
     .split(',')
     .map((s) => s.trim())
@@ -46,6 +53,10 @@ export function loadConfig(argv = process.argv.slice(2)) {
     cpuProf: !!process.env.BENCH_CPU_PROF && process.env.BENCH_CPU_PROF !== '0',
     // Server on CPU 0, load generator on CPU 1: neither can take the other's core.
     pin: pin ? { server: '0', loadgen: '1' } : null,
+    /** Pin the ping-pong cases too (BENCH_PIN=1). */
+    pinAll: pinSetting === '1',
+    /** Every CPU, for a server that is not pinned. */
+    allCpus: `0-${cpus - 1}`,
     write: process.env.BENCH_WRITE !== '0',
   };
 }

@@ -109,6 +109,15 @@ export function cpuSeconds(pid) {
   }
 }
 
+/**
+ * Move a running process, all its threads, onto a CPU list (taskset -a -p). Threads it starts later inherit it.
+ * @param {number} pid
+ * @param {string} cpus e.g. '0' or '0-1'
+ */
+export function setAffinity(pid, cpus) {
+  execFileSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { stdio: 'ignore' });
+}
+
 /** @param {ServerDef} def */
 export function serverAvailable(def) {
   return fs.existsSync(path.join(ROOT, def.script));

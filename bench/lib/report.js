@@ -180,7 +180,8 @@ export function saveSection(key, section) {
 
 /** @param {any} s a section of latest.json */
 function runLine(s) {
-  const pin = s.pinned ? `server pinned to CPU ${s.pinned.server}, load generator to CPU ${s.pinned.loadgen}` : 'not pinned';
+  const which = s.pinAll === false ? ' in the CPU-bound cases (ping-pong cases unpinned)' : '';
+  const pin = s.pinned ? `server pinned to CPU ${s.pinned.server}, load generator to CPU ${s.pinned.loadgen}${which}` : 'not pinned';
   const timing = s.durationMs ? ` of ${s.warmupMs} ms warm-up + ${s.durationMs} ms measured` : '';
   return `${s.date} · ${s.quick ? 'quick run (BENCH_QUICK)' : 'full run'} · ${s.rounds} rounds${timing} · ${pin}`;
 }
@@ -192,8 +193,12 @@ const METHOD = `## Method
   \`WS_NO_BUFFER_UTIL=1\` (pure JavaScript), and a \`node:net\` echo without framing (bench/servers/raw-echo.js), the
   ceiling of what Node's sockets move. All listen on 127.0.0.1 and are started, read (the URL line on stdout),
   measured and stopped (SIGTERM) the same way. The load generator (bench/lib/loadgen.js) is a separate process, one
-  per measurement; on Linux with two or more CPUs the server is pinned to CPU 0 and the load generator to CPU 1
-  (\`taskset\`), so neither can take the other's core (\`BENCH_PIN=0\` turns this off).
+  per measurement. On Linux with two or more CPUs, in the CPU-bound cases (throughput, 50 concurrent handshakes,
+  idle connections) the server is pinned to CPU 0 and the load generator to CPU 1 (\`taskset\`), so neither can take
+  the other's core. The ping-pong cases (latency, sequential handshakes: one operation in flight, both processes
+  mostly waiting) run unpinned: the scheduler then keeps the pair on one core, where pinning them apart would add a
+  cross-core wake-up to every round trip (measured here, in a VM: p50 ~60 µs pinned against ~25 µs unpinned, for
+  every server alike). \`BENCH_PIN=1\` pins every case, \`BENCH_PIN=0\` none.
 - **Load generator.** Masked binary frames are encoded once, before the run, with a fresh mask per frame; each
   connection keeps a fixed window of frames in flight (128 at 64 B, 32 at 16 KiB) and, after each batch of reads,
   writes as many frames as came back in one write. Replies are walked (headers read, payloads skipped), not decoded.

@@ -48,6 +48,13 @@ const rows: Row[] = [
   { id: '7.3.4', title: 'a Close with 1000 and a reason → echoed with the reason', send: [close(closePayload(1000, 'Hello World!'))], expect: [closeEcho(closePayload(1000, 'Hello World!'))], closes: 'server' },
   { id: '7.3.5', title: 'a Close with a 123-byte reason (the most that fits) → echoed exactly', send: [close(closePayload(1000, 'R'.repeat(123)))], expect: [closeEcho(closePayload(1000, 'R'.repeat(123)))], closes: 'server' },
   { id: '7.3.6', title: 'a Close with a 124-byte reason (a 126-byte control frame) fails with 1002', send: [close(closePayload(1000, 'R'.repeat(124)))], expect: [serverClose(1002)], closes: 'server' },
+  {
+    id: '7.3.8',
+    title: 'a Close with a 123-byte reason written one byte per write → echoed exactly',
+    send: (s) => s.sendEach([...close(closePayload(1000, 'R'.repeat(123)))].map((b) => Buffer.from([b]))),
+    expect: [closeEcho(closePayload(1000, 'R'.repeat(123)))],
+    closes: 'server',
+  },
   { id: '7.3.7', title: 'a Close with a 4-byte UTF-8 reason → echoed', send: [close(closePayload(4000, 'bye 🎉 𠜎'))], expect: [closeEcho(closePayload(4000, 'bye 🎉 𠜎'))], closes: 'server' },
   { id: '7.5.1', title: 'a Close whose reason is not UTF-8 fails with 1007', send: [close(closePayload(1000, Buffer.concat([Buffer.from('κόσμε'), Buffer.from([0xed, 0xa0, 0x80]), Buffer.from('edited')])))], expect: [serverClose(1007)], closes: 'server' },
   { id: '7.5.2', title: 'a Close whose reason ends inside a code point fails with 1007', send: [close(closePayload(1000, Buffer.from([0x61, 0xf0, 0x9f])))], expect: [serverClose(1007)], closes: 'server' },

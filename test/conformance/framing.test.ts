@@ -73,6 +73,16 @@ rows.push(
     closes: 'server',
   },
   {
+    id: '1.3.5',
+    title: 'a 65536-byte frame whose 14 header bytes (64-bit length, mask key) are written one per write is echoed',
+    send: (s) => {
+      const bytes = frame({ opcode: Op.Binary, payload: binary(65536) });
+      return s.sendEach([...chunks(bytes.subarray(0, 14), 1), bytes.subarray(14)]);
+    },
+    expect: [serverFrame(Op.Binary, binary(65536))],
+    closes: 'client',
+  },
+  {
     id: '1.3.4',
     title: 'a 64-bit length with its most significant bit set fails with 1002 on the header (§5.2)',
     send: [frame({ opcode: Op.Binary, length: 1n << 63n }).subarray(0, 10)],
@@ -143,6 +153,20 @@ rows.push(
   { id: '3.5', title: 'binary with RSV = 5 fails with 1002', send: [frame({ opcode: Op.Binary, payload: binary(8), rsv: 5 })], expect: [serverClose(1002)], closes: 'server' },
   { id: '3.6', title: 'ping with RSV = 6 fails with 1002 (no pong)', send: [frame({ opcode: Op.Ping, payload: 'Hello', rsv: 6 })], expect: [serverClose(1002)], closes: 'server' },
   { id: '3.7', title: 'close with RSV = 7 fails with 1002 (not echoed)', send: [frame({ opcode: Op.Close, payload: closePayload(1000), rsv: 7 })], expect: [serverClose(1002)], closes: 'server' },
+  {
+    id: '3.8',
+    title: 'a continuation frame with RSV = 4 (RSV1) inside a fragmented message fails with 1002',
+    send: [frame({ opcode: Op.Text, payload: 'frag', fin: false }), frame({ opcode: Op.Cont, payload: 'ment', rsv: 4 })],
+    expect: [serverClose(1002)],
+    closes: 'server',
+  },
+  {
+    id: '3.9',
+    title: 'a continuation frame with RSV = 2 inside a fragmented message fails with 1002',
+    send: [frame({ opcode: Op.Binary, payload: binary(4), fin: false }), frame({ opcode: Op.Cont, payload: binary(4), rsv: 2 })],
+    expect: [serverClose(1002)],
+    closes: 'server',
+  },
 );
 
 // ---- 4 opcodes (§5.2: 3–7 reserved for data frames, 11–15 for control frames) ---------------------
@@ -164,5 +188,13 @@ for (const [section, opcodes] of [['4.1', [3, 4, 5, 6, 7]], ['4.2', [11, 12, 13,
     });
   });
 }
+
+rows.push({
+  id: '4.3.1',
+  title: 'a reserved opcode (3) where a continuation is expected fails with 1002',
+  send: [frame({ opcode: Op.Text, payload: 'frag', fin: false }), frame({ opcode: 3, payload: 'ment' })],
+  expect: [serverClose(1002)],
+  closes: 'server',
+});
 
 runTable(t, () => server, rows);

@@ -103,6 +103,30 @@ INVALID.forEach(([name, payload], i) => {
   );
 });
 
+rows.push(
+  {
+    id: '6.7.1',
+    title: 'a code point split across fragments with a ping between them → the pong, then the text echoed',
+    send: [frame({ opcode: Op.Text, payload: hex('ce'), fin: false }), frame({ opcode: Op.Ping, payload: 'between' }), frame({ opcode: Op.Cont, payload: hex('ba e1 bd'), fin: false }), frame({ opcode: Op.Cont, payload: hex('b9') })],
+    expect: [serverFrame(Op.Pong, 'between'), serverFrame(Op.Text, hex('ce ba e1 bd b9'))],
+    closes: 'client',
+  },
+  {
+    id: '6.7.2',
+    title: 'a message left inside a code point by a Close is not a UTF-8 failure: the Close is echoed',
+    send: [frame({ opcode: Op.Text, payload: hex('ce'), fin: false }), frame({ opcode: Op.Close, payload: hex('03 e8') })],
+    expect: [serverFrame(Op.Close, hex('03 e8'))],
+    closes: 'server',
+  },
+  {
+    id: '6.7.3',
+    title: 'a complete 4-byte code point, then a message of a lone continuation byte → the echo, then 1007 (each message validated from a clean state)',
+    send: [frame({ opcode: Op.Text, payload: hex('f0 9f 8e 89') }), frame({ opcode: Op.Text, payload: hex('80'), fin: true })],
+    expect: [serverFrame(Op.Text, hex('f0 9f 8e 89')), serverClose(1007)],
+    closes: 'server',
+  },
+);
+
 // ---- 6.4 fail-fast (§8.1: an endpoint may fail as soon as text is known to be invalid) -----------
 
 /**

@@ -49,6 +49,18 @@ export class Tracker {
     server.on('connection', (ws) => this.connections.push(new WeakRef(ws)));
   }
 
+  /** Forgets the WeakRefs already cleared, so a long run does not grow its own bookkeeping. */
+  prune(): void {
+    for (const list of [this.sockets, this.connections] as WeakRef<object>[][]) {
+      const kept = list.filter((ref) => ref.deref() !== undefined);
+      this.forgotten += list.length - kept.length;
+      list.splice(0, list.length, ...kept);
+    }
+  }
+
+  /** WeakRefs dropped by prune() (their objects were collected). */
+  forgotten = 0;
+
   /** How many tracked sockets and WebSockets are still reachable (call after heapAfterGc). */
   live(): { sockets: number; connections: number } {
     return {

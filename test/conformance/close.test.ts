@@ -42,6 +42,16 @@ const rows: Row[] = [
     expect: [closeEcho(closePayload(1000))],
     closes: 'server',
   },
+  {
+    id: '7.1.8',
+    title: 'a Close then our FIN at once (half-close): the server still sends its Close, then ends',
+    send: async (s) => {
+      s.send(close(closePayload(1000, 'half')));
+      s.peer.socket.end();
+    },
+    expect: [closeEcho(closePayload(1000, 'half'))],
+    closes: 'server',
+  },
   { id: '7.3.1', title: 'a Close without payload → a Close without payload (1005 never goes on the wire)', send: [close()], expect: [closeEcho()], closes: 'server' },
   { id: '7.3.2', title: 'a Close with a 1-byte payload fails with 1002', send: [close(Buffer.from([0x03]))], expect: [serverClose(1002)], closes: 'server' },
   { id: '7.3.3', title: 'a Close with 1000 and no reason → echoed', send: [close(closePayload(1000))], expect: [closeEcho(closePayload(1000))], closes: 'server' },

@@ -22,6 +22,8 @@ export const PLAN = {
   closeClient: [4000, 'bye ✓ 🎉'] as [number, string],
   closeServer: [4001, 'server says bye ✓'] as [number, string],
   offers: [['chat.v1', 'chat.v2'], ['chat.v1'], ['x-other']],
+  /** For peers that can send a message in fragments (Python's websockets, our client). */
+  fragments: ['héllo ', '🎉 ', '', 'wörld'],
 };
 
 /** The server's subprotocols, by its preference; what it must pick for each of PLAN.offers. */

@@ -26,11 +26,15 @@ t.test('a Python websockets client runs the plan against our server', { skip }, 
   child.stderr.on('data', (d) => (stderr += d));
   const code = await within(new Promise<number | null>((r) => child.once('close', (status) => r(status))), 'the Python client to finish', 2 * WAIT);
   t.equal(code, 0, `the Python client exited cleanly ${stderr}`);
-  const results = JSON.parse(stdout) as PlanResults & { clientPing?: { got: string; close: unknown } };
+  const results = JSON.parse(stdout) as PlanResults;
   await checkPlan(t, results, srv, { refusesUnselected: false });
   t.test('clientPing', async (t) => {
     // websockets resolves a ping's waiter only on a pong with the same payload.
     t.same(results.clientPing, { got: PLAN.ping, close: { code: 1000, reason: '', wasClean: true } }, 'our server answered its ping');
+  });
+  t.test('fragmented', async (t) => {
+    const whole = PLAN.fragments.join('');
+    t.same(results.fragmented, { got: [whole, { binary: whole }], close: { code: 1000, reason: '', wasClean: true } }, 'text and binary sent in fragments come back whole');
   });
 });
 
@@ -126,6 +130,15 @@ t.test('our client against a Python websockets server', { skip }, async (t) => {
     const got: (string | Buffer)[] = [];
     for (let i = 0; i < PLAN.order; i++) got.push((await c.next())[0]);
     t.same(got, Array.from({ length: PLAN.order }, (_, i) => `message ${i}`));
+    c.ws.close(1000);
+    await closed(c.ws);
+    await py.nextClosed();
+  });
+
+  t.test('a message sent in fragments arrives whole', async (t) => {
+    const c = await client(py.url);
+    PLAN.fragments.forEach((piece, i) => c.ws.send(piece, { fin: i === PLAN.fragments.length - 1 }));
+    t.same(await c.next(), [PLAN.fragments.join(''), false]);
     c.ws.close(1000);
     await closed(c.ws);
     await py.nextClosed();

@@ -85,6 +85,17 @@ async def case_client_ping(url, plan):
     return {"got": plan["ping"], "close": await finish(ws)}
 
 
+async def case_fragmented(url, plan):
+    """websockets sends an iterable as one fragmented message (one frame per item)."""
+    ws = await open_ws(url)
+    got = []
+    for pieces in (plan["fragments"], [piece.encode() for piece in plan["fragments"]]):
+        await ws.send(iter(pieces))
+        data = await recv(ws)
+        got.append(data if isinstance(data, str) else {"binary": data.decode()})
+    return {"got": got, "close": await finish(ws)}
+
+
 async def case_close_client(url, plan):
     code, reason = plan["closeClient"]
     ws = await open_ws(url)
@@ -119,6 +130,7 @@ CASES = {
     "order": case_order,
     "ping": case_ping,
     "clientPing": case_client_ping,
+    "fragmented": case_fragmented,
     "closeClient": case_close_client,
     "closeServer": case_close_server,
     "subprotocol": case_subprotocol,

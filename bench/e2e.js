@@ -96,12 +96,30 @@ async function main() {
   try {
     for (const c of CASES) {
       raw[c.id] = Object.fromEntries(running.map((s) => [s.def.id, []]));
+      // A server that died in an earlier case is started again, so that one crash costs one case, not the
+      // rest of the run; the crash stays visible as failed rounds and in the server's entry.
+      for (let i = 0; i < running.length; i++) {
+        if (!running[i].exited()) continue;
+        const dead = running[i];
+        const entry = entries.find((e) => e.id === dead.def.id);
+        const st = dead.exitStatus();
+        const tail = dead.stderr().trim().split('\n').slice(-3).join(' ');
+        const why = `code ${st?.code}, signal ${st?.signal}${tail ? `; ${tail}` : ''}`;
+        if (entry) (entry.crashes ??= []).push(`before "${c.label}": ${why}`);
+        console.error(`# ${dead.def.label} had exited (${why}); starting it again`);
+        try {
+          running[i] = await startServer(dead.def, cfg);
+        } catch (err) {
+          console.error(`# ${dead.def.label}: restart failed: ${/** @type {Error} */ (err).message}`);
+        }
+      }
       const pin = cfg.pin && (cfg.pinAll || c.cpuBound) ? cfg.pin : null;
       for (const s of running) if (cfg.pin && !s.exited()) setAffinity(s.pid, pin ? pin.server : cfg.allCpus);
       for (let r = 0; r < cfg.rounds; r++) {
         for (const s of /** @type {typeof running} */ (rotate(running, r))) {
           if (s.exited()) {
-            raw[c.id][s.def.id].push({ error: `server exited: ${s.stderr().trim().split('\n').slice(-2).join(' ')}` });
+            const st = s.exitStatus();
+            raw[c.id][s.def.id].push({ error: `server exited (code ${st?.code}, signal ${st?.signal})` });
             continue;
           }
           /** @type {Record<string, number | null>} */
@@ -154,6 +172,7 @@ async function main() {
   console.log(renderTable(figures, entries));
   const errs = renderErrors(figures);
   if (errs) console.log(`\nFailures:\n${errs}`);
+  for (const e of entries) for (const x of e.crashes ?? []) console.log(`${e.label} exited ${x}`);
   console.log(`\n${CPU_CAPTION}\n\n${renderCpuTable(figures, entries)}`);
   if (entries.some((e) => e.id === 'simpatico' && e.available)) console.log(`\n${renderTargets(figures)}`);
   if (cfg.write) {

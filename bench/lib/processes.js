@@ -126,7 +126,7 @@ export function serverAvailable(def) {
 /**
  * @typedef {{ rss: number, heapUsed: number, heapTotal: number, external: number, arrayBuffers: number, gc: boolean, info: any }} MemoryReport
  * @typedef {{ def: ServerDef, pid: number, host: string, port: number, url: string,
- *   memory(): Promise<MemoryReport>, exited(): boolean, stderr(): string, stop(): Promise<{ clean: boolean, code: number | null, signal: string | null }> }} RunningServer
+ *   memory(): Promise<MemoryReport>, exited(): boolean, exitStatus(): { code: number | null, signal: string | null } | null, stderr(): string, stop(): Promise<{ clean: boolean, code: number | null, signal: string | null }> }} RunningServer
  */
 
 /**
@@ -188,6 +188,7 @@ export function startServer(def, cfg, timeoutMs = 15_000) {
         port: Number(m[2]),
         url: m[0].trim(),
         exited: () => exitInfo !== null,
+        exitStatus: () => exitInfo,
         stderr: () => stderr,
         memory() {
           return new Promise((res, rej) => {

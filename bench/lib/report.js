@@ -24,7 +24,7 @@ const REFERENCES = ['ws', 'ws-js', 'raw'];
  * @typedef {{ id: string, group: string, label: string, unit: string, better: 'higher' | 'lower',
  *   values: Record<string, Summary>, cpu?: Record<string, { server: number | null, loadgen: number | null, serverUsPerOp?: number | null }>,
  *   errors?: Record<string, string> }} Figure
- * @typedef {{ id: string, label: string, available: boolean, error?: string, info?: any, exit?: any }} ServerEntry
+ * @typedef {{ id: string, label: string, available: boolean, error?: string, info?: any, exit?: any, crashes?: string[] }} ServerEntry
  */
 
 export function machine() {
@@ -114,9 +114,10 @@ export function renderCpuTable(figures, servers) {
 
 /** Failures worth reading, one line each. @param {Figure[]} figures */
 export function renderErrors(figures) {
-  const lines = [];
-  for (const f of figures) for (const [id, e] of Object.entries(f.errors ?? {})) lines.push(`- ${f.label}, ${id}: ${e}`);
-  return lines.join('\n');
+  // Figures that share their rounds (msg/s and MB/s of one case) share their failures: list each once.
+  const lines = new Set();
+  for (const f of figures) for (const [id, e] of Object.entries(f.errors ?? {})) lines.add(`- ${f.label}, ${id}: ${e}`);
+  return [...lines].join('\n');
 }
 
 /**
@@ -251,6 +252,8 @@ export function writeBenchmarksMd(all) {
     out.push('## End to end', '', runLine(all.e2e), '', renderTable(all.e2e.figures, all.e2e.servers), '');
     const errs = renderErrors(all.e2e.figures);
     if (errs) out.push('Failures:', '', errs, '');
+    const crashes = (all.e2e.servers ?? []).flatMap((/** @type {ServerEntry} */ e) => (e.crashes ?? []).map((x) => `- ${e.label} exited ${x}`));
+    if (crashes.length) out.push('Server crashes (each server was started again):', '', ...crashes, '');
     const cpu = renderCpuTable(all.e2e.figures, all.e2e.servers);
     if (cpu) out.push(CPU_CAPTION, '', cpu, '');
   }

@@ -76,6 +76,12 @@ async function main() {
     try {
       const s = await startServer(def, cfg);
       const mem = await s.memory();
+      // A server that does not echo correctly is not benchmarked: its figures would mean nothing.
+      const check = await runLoadgen({ mode: 'verify', host: s.host, port: s.port, raw: def.raw, durationMs: 0 }, { pin: null });
+      if (check.error) {
+        await s.stop();
+        throw new Error(`does not echo correctly: ${check.error}`);
+      }
       running.push(s);
       entries.push({ id: def.id, label: def.label, available: true, info: mem.info });
       console.error(`# ${def.label}: ${s.url} pid ${s.pid}${mem.info ? ' ' + JSON.stringify(mem.info) : ''}`);

@@ -5,6 +5,7 @@
 //   { mode: 'throughput', host, port, raw, connections, size, window, warmupMs, durationMs }
 //   { mode: 'latency',    host, port, raw, size, warmupMs, durationMs, maxSamples }
 //   { mode: 'handshake',  host, port, raw, concurrency, warmupMs, durationMs }
+//   { mode: 'verify',     host, port, raw }  one message of each of several sizes must come back intact
 //   { mode: 'hold',       host, port, raw, connections, concurrency, localAddresses? }
 //        opens the connections, prints {"ready":...}, waits for "close" on stdin, closes them, prints the result.
 // `raw: true` speaks to the raw TCP echo: the same bytes go out and echoed bytes are counted.
@@ -18,6 +19,8 @@ import {
   checkUpgradeResponse,
   encodeMaskedBinaryFrames,
   encodeMaskedClose,
+  parseServerFrame,
+  unmaskedPayload,
   upgradeRequest,
 } from './wire.js';
 
@@ -391,7 +394,55 @@ async function hold() {
   return { opened: sockets.length, failed, survived, openMs };
 }
 
-const modes = /** @type {Record<string, () => Promise<object>>} */ ({ throughput, latency, handshake: handshakes, hold });
+/**
+ * Before anything is measured: does this server echo correctly? The counters of the other modes only
+ * walk frame headers, so a server returning wrong bytes would otherwise still score.
+ */
+async function verify() {
+  const { socket, rest } = await open();
+  /** @type {Buffer} */
+  let pending = rest;
+  /** @type {((b: Buffer) => void) | null} */
+  let wake = null;
+  socket.on('data', (chunk) => {
+    pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
+    wake?.(pending);
+  });
+  socket.on('error', () => {});
+  socket.resume();
+  /** Wait until `test` finds what it needs in the received bytes (bounded by the job deadline). */
+  const until = (/** @type {(b: Buffer) => any} */ test) =>
+    new Promise((resolve) => {
+      const check = (/** @type {Buffer} */ b) => {
+        const got = test(b);
+        if (got) {
+          wake = null;
+          resolve(got);
+        }
+      };
+      wake = check;
+      check(pending);
+    });
+  // Every payload-length encoding of RFC 6455 §5.2 (7-bit, 16-bit, 64-bit) and both benchmark sizes.
+  for (const size of [0, 1, 64, 125, 126, 16384, 65535, 65536, 200_000]) {
+    const { buffer: frame } = encodeMaskedBinaryFrames(size, 1);
+    socket.write(frame);
+    if (job.raw) {
+      const echoed = /** @type {Buffer} */ (await until((b) => (b.length >= frame.length ? b : null)));
+      if (!echoed.subarray(0, frame.length).equals(frame)) return { error: `raw echo of ${frame.length} bytes differs` };
+      pending = echoed.subarray(frame.length);
+      continue;
+    }
+    const reply = /** @type {NonNullable<ReturnType<typeof parseServerFrame>>} */ (await until(parseServerFrame));
+    pending = pending.subarray(reply.length);
+    if (!reply.fin || reply.opcode !== 0x2) return { error: `${size} B: expected one final binary frame, got opcode ${reply.opcode} fin ${reply.fin}` };
+    if (!reply.payload.equals(unmaskedPayload(frame, size))) return { error: `${size} B: echoed payload differs` };
+  }
+  socket.destroy();
+  return { ok: true };
+}
+
+const modes = /** @type {Record<string, () => Promise<object>>} */ ({ throughput, latency, handshake: handshakes, hold, verify });
 const run = modes[job.mode];
 if (!run) finish({ error: `unknown mode ${job.mode}` });
 else run().then(finish, (err) => finish({ error: String(err?.message ?? err) }));

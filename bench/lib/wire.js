@@ -180,3 +180,38 @@ export class ReplyCounter {
     return this.messages - before;
   }
 }
+
+/**
+ * The payload a prebuilt masked frame carries, unmasked (RFC 6455 §5.3: the same XOR both ways).
+ * @param {Buffer} frame one frame from encodeMaskedBinaryFrames
+ * @param {number} size its payload length
+ */
+export function unmaskedPayload(frame, size) {
+  const keyAt = frame.length - size - 4;
+  const out = Buffer.allocUnsafe(size);
+  for (let i = 0; i < size; i++) out[i] = frame[keyAt + 4 + i] ^ frame[keyAt + (i & 3)];
+  return out;
+}
+
+/**
+ * Parse one complete unmasked server frame at the start of `buf`.
+ * @param {Buffer} buf
+ * @returns {{ fin: boolean, opcode: number, payload: Buffer, length: number } | null} null until it is complete
+ */
+export function parseServerFrame(buf) {
+  if (buf.length < 2) return null;
+  let length = buf[1] & 0x7f;
+  let at = 2;
+  if (length === 126) {
+    if (buf.length < 4) return null;
+    length = buf.readUInt16BE(2);
+    at = 4;
+  } else if (length === 127) {
+    if (buf.length < 10) return null;
+    length = buf.readUInt32BE(2) * 2 ** 32 + buf.readUInt32BE(6);
+    at = 10;
+  }
+  if (buf[1] & 0x80) at += 4; // a masked server frame is wrong; the caller reports it
+  if (buf.length < at + length) return null;
+  return { fin: (buf[0] & 0x80) !== 0, opcode: buf[0] & 0x0f, payload: buf.subarray(at, at + length), length: at + length };
+}

@@ -226,7 +226,7 @@ export function startServer(def, cfg, timeoutMs = 15_000) {
 /**
  * Run one load-generator job to completion. Lines `{"phase":"start"|"end"}` it prints call `onPhase`
  * (the harness reads the server's CPU time there); the last line is the result.
- * @param {object & { warmupMs?: number, durationMs?: number }} job
+ * @param {Record<string, any> & { warmupMs?: number, durationMs?: number }} job
  * @param {{ pin: { server: string, loadgen: string } | null }} cfg
  * @param {(phase: string) => void} [onPhase]
  * @returns {Promise<any>}

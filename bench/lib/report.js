@@ -193,7 +193,9 @@ const METHOD = `## Method
   ws 8 with its defaults (bench/servers/ws-echo.js; masking by its native \`bufferutil\` addon), the same with
   \`WS_NO_BUFFER_UTIL=1\` (pure JavaScript), and a \`node:net\` echo without framing (bench/servers/raw-echo.js), the
   ceiling of what Node's sockets move. All listen on 127.0.0.1 and are started, read (the URL line on stdout),
-  measured and stopped (SIGTERM) the same way. The load generator (bench/lib/loadgen.js) is a separate process, one
+  measured and stopped (SIGTERM) the same way. Before it is measured, a server must echo one binary message of each
+  length encoding (0 B to 200 kB) intact, or it is left out; one that dies mid-run is started again and its failed
+  rounds are listed. The load generator (bench/lib/loadgen.js) is a separate process, one
   per measurement. On Linux with two or more CPUs, in the CPU-bound cases (throughput, 50 concurrent handshakes,
   idle connections) the server is pinned to CPU 0 and the load generator to CPU 1 (\`taskset\`), so neither can take
   the other's core. The ping-pong cases (latency, sequential handshakes: one operation in flight, both processes

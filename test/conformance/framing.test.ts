@@ -123,6 +123,13 @@ rows.push(
   },
   { id: '2.10', title: '10 pings in one write → 10 pongs in order', send: ten.map((p) => frame({ opcode: Op.Ping, payload: p })), expect: ten.map((p) => serverFrame(Op.Pong, p)), closes: 'client' },
   { id: '2.11', title: '10 pings in separate writes → 10 pongs in order', send: (s) => s.sendEach(ten.map((p) => frame({ opcode: Op.Ping, payload: p }))), expect: ten.map((p) => serverFrame(Op.Pong, p)), closes: 'client' },
+  {
+    id: '2.13',
+    title: 'pings with every payload size from 0 to 125 bytes in one write → 126 pongs, same payloads, in order',
+    send: Array.from({ length: 126 }, (_, n) => frame({ opcode: Op.Ping, payload: binary(n) })),
+    expect: Array.from({ length: 126 }, (_, n) => serverFrame(Op.Pong, binary(n))),
+    closes: 'client',
+  },
   { id: '2.12', title: 'a fragmented ping (FIN clear) fails with 1002 (§5.5)', send: [frame({ opcode: Op.Ping, payload: 'frag', fin: false })], expect: [serverClose(1002)], closes: 'server' },
 );
 

@@ -120,7 +120,13 @@ async function main() {
         }
       }
       const pin = cfg.pin && (cfg.pinAll || c.cpuBound) ? cfg.pin : null;
-      for (const s of running) if (cfg.pin && !s.exited()) setAffinity(s.pid, pin ? pin.server : cfg.allCpus);
+      for (const s of running) {
+        try {
+          if (cfg.pin && !s.exited()) setAffinity(s.pid, pin ? pin.server : cfg.allCpus);
+        } catch {
+          // it exited just now: its rounds will say so
+        }
+      }
       for (let r = 0; r < cfg.rounds; r++) {
         for (const s of /** @type {typeof running} */ (rotate(running, r))) {
           if (s.exited()) {

@@ -214,11 +214,11 @@ function buildFigures(raw) {
     if (c.kind === 'throughput') {
       const base = { group: 'throughput', better: /** @type {const} */ ('higher') };
       figures.push({ ...figure({ ...base, id: `msgs-${c.id}`, label: `${c.label}`, unit: 'msg/s' }, per(c, (r) => r.msgsPerSec)), cpu: cpu(c) });
-      figures.push(figure({ ...base, id: `mbps-${c.id}`, label: `${c.label}`, unit: 'MB/s' }, per(c, (r) => r.mbPerSec)));
+      figures.push({ ...figure({ ...base, id: `mbps-${c.id}`, label: `${c.label}`, unit: 'MB/s' }, per(c, (r) => r.mbPerSec)), cpu: cpu(c), cpuShared: true });
     } else if (c.kind === 'latency') {
       const base = { group: 'latency', better: /** @type {const} */ ('lower'), unit: 'µs' };
       figures.push({ ...figure({ ...base, id: 'latency-p50', label: `p50 ${c.label}` }, per(c, (r) => r.p50)), cpu: cpu(c) });
-      figures.push(figure({ ...base, id: 'latency-p99', label: `p99 ${c.label}` }, per(c, (r) => r.p99)));
+      figures.push({ ...figure({ ...base, id: 'latency-p99', label: `p99 ${c.label}` }, per(c, (r) => r.p99)), cpu: cpu(c), cpuShared: true });
     } else {
       const f = figure({ group: 'handshake', better: 'higher', unit: '/s', id: c.id, label: c.label }, per(c, (r) => r.perSec));
       figures.push({ ...f, cpu: cpu(c) });

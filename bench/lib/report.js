@@ -23,6 +23,7 @@ const REFERENCES = ['ws', 'ws-js', 'raw'];
  * @typedef {{ median: number, min: number, max: number, rounds: number[] }} Summary
  * @typedef {{ id: string, group: string, label: string, unit: string, better: 'higher' | 'lower',
  *   values: Record<string, Summary>, cpu?: Record<string, { server: number | null, loadgen: number | null, serverUsPerOp?: number | null }>,
+ *   cpuShared?: boolean,
  *   errors?: Record<string, string> }} Figure
  * @typedef {{ id: string, label: string, available: boolean, error?: string, info?: any, exit?: any, crashes?: string[] }} ServerEntry
  */
@@ -66,6 +67,9 @@ export function ratio(f, ref) {
   return a !== undefined && b !== undefined && b !== 0 ? a / b : NaN;
 }
 
+/** Load-generator CPU share from which a figure counts as limited by the load generator. */
+const LOADGEN_LIMIT = 0.9;
+
 /**
  * The markdown table of a list of figures, one column per server and one ratio column per reference.
  * @param {Figure[]} figures
@@ -77,10 +81,27 @@ export function renderTable(figures, servers) {
   const label = (/** @type {string} */ id) => cols.find((c) => c.id === id)?.label ?? id;
   const head = ['Figure', ...cols.map((c) => c.label), ...refs.map((r) => `vs ${label(r)}`)];
   const lines = [`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i === 0 ? ' --- ' : ' ---: ')).join('|')}|`];
+  let marked = false;
   for (const f of figures) {
-    const cells = cols.map((c) => (f.values[c.id] ? fmtSummary(f.values[c.id]) : f.errors?.[c.id] ? 'failed' : '–'));
+    const cells = cols.map((c) => {
+      if (!f.values[c.id]) return f.errors?.[c.id] ? 'failed' : '–';
+      // A load generator (nearly) always busy while the server was not: the load generator was the limit.
+      // (Both busy: each has its own core, so the server was saturated and the figure stands.)
+      const cpu = f.cpu?.[c.id];
+      const busy = (cpu?.loadgen ?? 0) >= LOADGEN_LIMIT && (cpu?.server ?? 1) < LOADGEN_LIMIT;
+      marked ||= busy;
+      return `${fmtSummary(f.values[c.id])}${busy ? ' ‡' : ''}`;
+    });
     const name = `${f.label} (${f.unit}, ${f.better} is better)`;
     lines.push(`| ${[name, ...cells, ...refs.map((r) => fmtRatio(ratio(f, r)))].join(' | ')} |`);
+  }
+  if (marked) {
+    lines.push(
+      '',
+      `‡ the load generator used ≥ ${LOADGEN_LIMIT * 100}% of its core and the server less: this figure is the load ` +
+        "generator's limit, a floor for the server. " +
+        'Compare server CPU time per operation in the CPU table instead.',
+    );
   }
   return lines.join('\n');
 }
@@ -97,7 +118,7 @@ export const CPU_CAPTION =
  */
 export function renderCpuTable(figures, servers) {
   const cols = servers.filter((s) => s.available);
-  const withCpu = figures.filter((f) => f.cpu);
+  const withCpu = figures.filter((f) => f.cpu && !f.cpuShared);
   if (!withCpu.length) return '';
   const head = ['Case', ...cols.map((c) => c.label)];
   const lines = [`| ${head.join(' | ')} |`, `|${head.map(() => ' --- ').join('|')}|`];
@@ -209,8 +230,8 @@ const METHOD = `## Method
   echo does less per byte than the load generator itself, so at 64 B its figure is the load generator's limit:
   a floor for the ceiling.
 - **CPU.** The CPU table shows the share of a core each side used during the measured window (server: all
-  its threads, from /proc/PID/task/*/schedstat; load generator: process.cpuUsage): a load generator near 100% means a figure
-  is a floor for the server, not its limit, and both well under 100% means other processes had the cores. It also
+  its threads, from /proc/PID/task/*/schedstat; load generator: process.cpuUsage): a load generator near 100% while the server is
+  not means a figure is a floor for the server, not its limit (marked ‡ in the table), and both well under 100% means other processes had the cores. It also
   gives the server's CPU time per message (or handshake, or round trip): the cost of the work itself, which stays
   put when a busy machine makes rates jump.
 - **Figures.** Throughput: messages/s and MB/s (10^6 payload bytes echoed per second) at 1, 10 and 100 connections,

@@ -168,8 +168,9 @@ t.test(`frame codec fuzz (seed ${run.seed})`, async (t) => {
   t.strictSame(failures, [], `no failures (reproduce the run: ${run.reproduce()})`);
   const errors = [...tally.errors].sort((a, b) => b[1] - a[1]).map(([code, n]) => `${code.replace('WS_ERR_', '')} ${n}`);
   t.comment(`${tally.cases} cases (${tally.valid} valid streams): ${tally.messages} messages, ${tally.closes} closes; errors: ${errors.join(', ')}`);
-  if (!run.long && process.env.FUZZ_CASE === undefined && process.env.FUZZ_ITERATIONS === undefined) {
-    // The slice must reach every error, or the mutations have stopped exploring.
+  if (!run.long && ['FUZZ_SEED', 'FUZZ_CASE', 'FUZZ_ITERATIONS'].every((name) => process.env[name] === undefined)) {
+    // The fixed slice must reach every error, or the mutations have stopped exploring. (Only for
+    // its seed: another seed may miss a rare code in 1,500 cases.)
     t.equal(tally.errors.size, Object.keys(CLOSE_CODE_OF).length, 'every frame error code was reached');
   }
 });

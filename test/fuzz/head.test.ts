@@ -264,7 +264,8 @@ t.test(`request-head parser fuzz (seed ${run.seed})`, async (t) => {
   t.strictSame(failures, [], `no failures (reproduce the run: ${run.reproduce()})`);
   const errors = [...tally.errors].map(([code, n]) => `${code.replace('WS_ERR_', '')} ${n}`).join(', ');
   t.comment(`${run.ran} cases: ${tally.complete} complete, ${tally.defects} with one known defect, ${tally.boundaries} on a limit; errors: ${errors}`);
-  if (!run.long && process.env.FUZZ_CASE === undefined && process.env.FUZZ_ITERATIONS === undefined) {
+  if (!run.long && ['FUZZ_SEED', 'FUZZ_CASE', 'FUZZ_ITERATIONS'].every((name) => process.env[name] === undefined)) {
+    // Only for the fixed slice: its seed is known to reach every code. (Other seeds may miss a rare one.)
     t.equal(tally.errors.size, Object.keys(STATUS_OF).length, 'every request error code was reached');
   }
 });

@@ -27,6 +27,13 @@ const BLOCK_SIZE = 16384;
 
 const EMPTY = Buffer.alloc(0);
 
+/** A copy in memory of its own (not a slice of the shared pool, which other buffers pin). */
+function copy(piece: Buffer): Buffer {
+  const own = Buffer.allocUnsafeSlow(piece.length);
+  piece.copy(own);
+  return own;
+}
+
 export interface ReceiverOptions extends DecoderOptions {
   /** Cap per MESSAGE (all fragments together), default 1 MiB; checked on each header (close code 1009). */
   maxPayload?: number;
@@ -163,15 +170,19 @@ export class Receiver extends FrameDecoder {
   }
 
   /**
-   * Keeps a piece until the message is complete. Large pieces stay views of their chunk (no copy);
-   * small ones are copied into a shared block, so that a message trickling in byte by byte costs
-   * neither a Buffer object per byte nor a whole retained chunk per byte.
+   * Keeps a piece until the message is complete. Large pieces stay views of their chunk (no copy)
+   * when they fill most of it; small ones are copied into a shared block, so that a message
+   * trickling in byte by byte costs neither a Buffer object per byte nor a whole retained chunk per
+   * byte.
    */
   private store(piece: Buffer): void {
     const length = piece.length;
     if (length >= COALESCE_BELOW) {
       this.flushBlock();
-      this.pieces.push(piece);
+      // A view keeps its whole chunk alive, so it is taken only when the piece is most of that
+      // chunk; otherwise the piece is copied. Else maxPayload would not bound memory: 1 KiB
+      // fragments, each read in a 64 KiB chunk padded with pongs, would pin 64 times maxPayload.
+      this.pieces.push(piece.buffer.byteLength <= 2 * length ? piece : copy(piece));
       this.piecesLength += length;
       return;
     }

@@ -5,6 +5,7 @@
 import t, { type Test } from 'tap';
 import type { WebSocket } from '../../src/websocket.js';
 import { listen, maskedFrame, next, upgradedPeer } from '../helpers.js';
+import { heapAfterGc } from './memory.js';
 
 const KEY = Buffer.from([0x11, 0x22, 0x33, 0x44]);
 
@@ -107,4 +108,36 @@ t.test('100,000 empty continuation fragments in one burst: 1009 at the 4097th fr
   t.same(await peer.closed, closeFrame(1009), 'Close 1009');
   t.same((await closed)[0], 1009);
   t.equal(messages, 0, 'no message was delivered');
+});
+
+t.test('an incomplete message holds about maxPayload in memory, not the chunks its pieces came in', async (t) => {
+  const maxPayload = 256 * 1024;
+  const { peer, ws } = await echoServer(t, { maxPayload });
+  // Each 64 KiB write: a 1 KiB fragment of one message, then unsolicited pongs (which cost no
+  // answer) up to exactly 64 KiB. 250 of them: 250 KiB of message (under maxPayload) in 16 MB.
+  const block = (first: boolean): Buffer => {
+    const parts = [maskedFrame(first ? 0x2 : 0x0, Buffer.alloc(1024, 0x6d), false)];
+    let size = parts[0].length;
+    while (65536 - size >= 131 + 6) {
+      parts.push(maskedFrame(0xa, Buffer.alloc(125)));
+      size += 131;
+    }
+    parts.push(maskedFrame(0xa, Buffer.alloc(65536 - size - 6)));
+    return Buffer.concat(parts);
+  };
+  let pongs = 0;
+  ws.on('pong', () => pongs++);
+  const before = (await heapAfterGc(), process.memoryUsage().arrayBuffers);
+  for (let i = 0; i < 250; i++) {
+    if (!peer.socket.write(block(i === 0))) await new Promise((r) => peer.socket.once('drain', r));
+  }
+  // A ping behind it all: its pong means the server has read everything before it.
+  peer.socket.write(maskedFrame(0x9, 'done'));
+  t.same(await peer.waitFor(6), Buffer.from([0x8a, 0x04, ...Buffer.from('done')]), 'the server read all 16 MB');
+  t.equal(pongs, 250 * 493, 'every padding pong was read');
+  await heapAfterGc();
+  const held = process.memoryUsage().arrayBuffers - before;
+  // Unfixed, each 1 KiB piece pinned its 64 KiB chunk: 16 MB held for 250 KiB of message.
+  t.ok(held < 2 * maxPayload + 1024 * 1024, `${(held / 1048576).toFixed(2)} MB held for 250 KiB of an incomplete message`);
+  ws.terminate();
 });

@@ -23,8 +23,13 @@ const KEY = 'dGhlIHNhbXBsZSBub25jZQ==';
 /** A hang guard, not a timing assertion: a case that has not ended after this long is a failure. */
 const STUCK_MS = 10_000;
 
-function request(port: number): string {
-  return `GET /chat HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${KEY}\r\nSec-WebSocket-Version: 13\r\n\r\n`;
+/** The server's endpoint and subprotocols: refusals with 404 and the negotiation are fuzzed too. */
+const PATH = '/chat';
+const PROTOCOLS = ['chat.v2', 'chat.v1'];
+
+function request(port: number, offer = ''): string {
+  const protocols = offer === '' ? '' : `Sec-WebSocket-Protocol: ${offer}\r\n`;
+  return `GET ${PATH}?room=1 HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${KEY}\r\nSec-WebSocket-Version: 13\r\n${protocols}\r\n`;
 }
 
 function mutateHead(r: Random, head: Buffer): Buffer {
@@ -80,12 +85,14 @@ function serverFrames(bytes: Buffer): [number, string][] | string {
 }
 
 /** What an echo server must answer to `input`, predicted from the pure modules. */
-function predict(input: Buffer): { status: number | undefined; accept?: string; frames: [number, string][] } {
+function predict(input: Buffer): { status: number | undefined; accept?: string; protocol?: string; frames: [number, string][] } {
   const head = new RequestHeadParser().push(Buffer.from(input));
   if (head.state === 'incomplete') return { status: undefined, frames: [] };
   if (head.state === 'error') return { status: head.error.status, frames: [] };
-  const decision = validateUpgrade(head.head, {});
+  const decision = validateUpgrade(head.head, { protocols: PROTOCOLS });
   if (!decision.ok) return { status: decision.error.status, frames: [] };
+  // The path is the resource without its query (RFC 6455 §3); another one gets 404.
+  if (decision.resource.split('?')[0] !== PATH) return { status: 404, frames: [] };
   const sink = new RecordingSink();
   new Receiver(LIMITS, sink).push(Buffer.from(head.rest));
   const frames: [number, string][] = [];
@@ -96,7 +103,7 @@ function predict(input: Buffer): { status: number | undefined; accept?: string; 
     else if (e[0] === 'error') frames.push([0x88, encodeClosePayload(e[2]).toString('hex')]);
   }
   // A mutation may leave a different, still valid key: the proof is of the key actually sent.
-  return { status: 101, accept: acceptKey(decision.key), frames };
+  return { status: 101, accept: acceptKey(decision.key), protocol: decision.protocol, frames };
 }
 
 /** Compares what the server sent with the prediction. */
@@ -113,6 +120,7 @@ function check(input: Buffer, got: { bytes: Buffer; reset: boolean }): string | 
     return response.rest.length === length ? undefined : `refusal body of ${response.rest.length} bytes, Content-Length ${length}`;
   }
   if (response.head.headers['sec-websocket-accept'] !== expected.accept) return 'wrong Sec-WebSocket-Accept';
+  if (response.head.headers['sec-websocket-protocol'] !== expected.protocol) return `subprotocol ${response.head.headers['sec-websocket-protocol']}, expected ${expected.protocol}`;
   const frames = serverFrames(response.rest);
   if (typeof frames === 'string') return frames;
   const want = JSON.stringify(expected.frames);
@@ -135,7 +143,14 @@ async function probe(port: number, i: number): Promise<string | undefined> {
 }
 
 t.test(`whole-server fuzz (seed ${run.seed})`, async (t) => {
-  const server = await listen(t, { maxPayload: LIMITS.maxPayload, maxFragments: LIMITS.maxFragments, handshakeTimeout: 5000, closeTimeout: 1000 });
+  const server = await listen(t, {
+    path: PATH,
+    protocols: PROTOCOLS,
+    maxPayload: LIMITS.maxPayload,
+    maxFragments: LIMITS.maxFragments,
+    handshakeTimeout: 5000,
+    closeTimeout: 1000,
+  });
   const port = server.address().port;
   const tracker = new Tracker(server);
   server.on('connection', (ws) => {
@@ -148,7 +163,8 @@ t.test(`whole-server fuzz (seed ${run.seed})`, async (t) => {
     if (run.ran === 1 || run.ran === 21) baseline = await heapAfterGc(); // again after 20 cases of warm-up
     if (run.ran % 1000 === 0) tracker.prune();
     const r = run.random(i);
-    let head: Buffer = Buffer.from(request(port));
+    const offer = r.pick(['', '', 'chat.v1', 'chat.v1, chat.v2', 'other', 'chat.v2,chat.v1 , x', 'chat.v1, chat.v1']);
+    let head: Buffer = Buffer.from(request(port, offer));
     if (r.chance(0.3)) head = mutateHead(r, head);
     const stream = validStream(r, LIMITS);
     const k = r.int(10);

@@ -338,7 +338,9 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
     const proto = this.proto!;
     const socket = this.socket!;
     if (proto.outbox.bytes === 0) return;
-    const chunks = proto.outbox.take();
+    // Writes already waiting in the socket's queue mean these will wait too: detach them from the
+    // shared slab, or each would pin 64 KiB for a peer that does not read.
+    const chunks = proto.outbox.take(socket.writableLength > 0);
     if (socket.destroyed || socket.writableEnded) return;
     if (chunks.length === 1) {
       socket.write(chunks[0]);

@@ -37,6 +37,8 @@ function reserve(n: number): number {
 export class Outbox {
   /** Chunks ready to be written, in order. */
   private chunks: Buffer[] = [];
+  /** Indices in `chunks` of the views of a slab (the rest are payloads queued by reference). */
+  private slabViews: number[] = [];
   /** This outbox's pending region of the shared slab: [regionStart, regionEnd) of `regionSlab`. */
   private regionSlab: Buffer | undefined = undefined;
   private regionStart = 0;
@@ -98,11 +100,27 @@ export class Outbox {
     }
   }
 
-  /** Hands over everything queued, as few chunks as possible, and empties the outbox. */
-  take(): Buffer[] {
+  /**
+   * Hands over everything queued, as few chunks as possible, and empties the outbox.
+   *
+   * @param detach copy the slab regions out into memory of their own. The binding asks for this
+   *   when the socket is already backed up: the chunks will then wait in its queue, and a view
+   *   waiting there keeps the whole 64 KiB slab alive — a peer that does not read could pin a slab
+   *   for every few bytes queued for it.
+   */
+  take(detach = false): Buffer[] {
     this.closeRegion();
     const chunks = this.chunks;
+    if (detach) {
+      for (const i of this.slabViews) {
+        const view = chunks[i] as Buffer;
+        const own = Buffer.allocUnsafeSlow(view.length);
+        view.copy(own);
+        chunks[i] = own;
+      }
+    }
     this.chunks = [];
+    this.slabViews = [];
     this.bytes = 0;
     return chunks;
   }
@@ -132,6 +150,7 @@ export class Outbox {
 
   private closeRegion(): void {
     if (this.regionSlab !== undefined && this.regionEnd > this.regionStart) {
+      this.slabViews.push(this.chunks.length);
       this.chunks.push(this.regionSlab.subarray(this.regionStart, this.regionEnd));
     }
     this.regionSlab = undefined;

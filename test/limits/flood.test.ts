@@ -72,3 +72,49 @@ t.test('100,000 empty messages in one burst, each answered with 125 bytes: readi
   t.equal(seen, COUNT);
   t.ok(maxBuffered <= bound, `and at most ${maxBuffered} bytes were ever buffered`);
 });
+
+t.test('a peer that does not read pins only what is queued for it, not the shared slabs its frames were written in', async (t) => {
+  const server = await listen(t);
+  const port = server.address().port;
+  const connections: WebSocket[] = [];
+  server.on('connection', (ws) => {
+    connections.push(ws);
+    ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
+  });
+  const slow = await upgradedPeer(t, port);
+  const fast = await upgradedPeer(t, port);
+  const [slowWs] = connections;
+  slow.socket.pause();
+  // Back the slow peer's socket up: pings until 256 KiB of pongs wait in the server (under the
+  // 1 MiB high-water mark, so the server still reads it).
+  const ping = maskedFrame(0x9, Buffer.alloc(125));
+  for (let i = 0; i < 1000 && slowWs.bufferedAmount < 256 * 1024; i++) {
+    slow.socket.write(Buffer.concat(Array.from({ length: 100 }, () => ping)));
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  t.ok(slowWs.bufferedAmount >= 256 * 1024, `the slow peer's socket is backed up (${slowWs.bufferedAmount} bytes)`);
+  // What the slow peer's queue keeps alive: every distinct ArrayBuffer behind its queued chunks.
+  // (The socket is private; the test reaches it, and Node's writableBuffer, only to count this.)
+  const queued = (): Buffer[] => (slowWs as unknown as { socket: { writableBuffer: { chunk: Buffer }[] } }).socket.writableBuffer.map((e) => e.chunk);
+  const start = queued().length;
+  // Then, until 100 more chunks wait (the kernel still takes a few bytes now and then; at most
+  // 2,000 rounds): one tiny pong for the slow peer, and 64 KB of echoes for the fast one, which
+  // fill the rest of the shared 64 KiB slab the pong was written in.
+  let echoed = 0;
+  fast.socket.on('data', (chunk: Buffer) => (echoed += chunk.length));
+  const message = maskedFrame(0x2, Buffer.alloc(16000));
+  for (let i = 0; i < 2000 && queued().length < start + 100; i++) {
+    slow.socket.write(maskedFrame(0x9, Buffer.alloc(1)));
+    await new Promise((r) => setImmediate(r));
+    const target = echoed + 4 * 16004;
+    fast.socket.write(Buffer.concat([message, message, message, message]));
+    for (let k = 0; k < 10_000 && echoed < target; k++) await new Promise((r) => setImmediate(r));
+  }
+  const queue = queued();
+  const bytes = queue.reduce((n, c) => n + c.length, 0);
+  const pinned = [...new Set(queue.map((c) => c.buffer))].reduce((n, b) => n + b.byteLength, 0);
+  t.ok(queue.length >= start + 100, `${queue.length - start} tiny pongs wait in the slow peer's queue`);
+  // Unfixed, each tiny pong was a view of its own 64 KiB slab: 100 of them pinned 6.4 MB more.
+  t.ok(pinned <= 2 * bytes + 65536, `the queue pins ${pinned} bytes for ${bytes} queued`);
+  slowWs.terminate();
+});

@@ -11,7 +11,7 @@
 import { WebSocketError } from '../errors.js';
 import { CloseCode } from './close.js';
 import { type FrameErrorCode, FrameErrorCode as E, localError, remoteError } from './codes.js';
-import { xorRange } from './mask.js';
+import { readKey, xorRange } from './mask.js';
 import { DEFAULT_MAX_PAYLOAD, isKnownOpcode } from './opcodes.js';
 
 /** Waiting for the first 2 header bytes: FIN, RSV1–3, opcode, MASK, 7-bit length (§5.2). */
@@ -55,12 +55,13 @@ export abstract class FrameDecoder {
   protected payloadLength = 0;
   /** Payload bytes of the current frame received so far (only when it spans chunks). */
   protected received = 0;
-  protected readonly maskKey = Buffer.alloc(4);
+  /** The masking key (§5.3) as one number, first byte highest: no Buffer per connection. */
+  protected maskKey = 0;
   protected readonly maxPayload: number;
   private readonly expectMask: boolean;
   private readonly allowRsv1: boolean;
-  /** Bytes of a header field gathered across chunks, and how many. */
-  private readonly scratch = Buffer.alloc(8);
+  /** Bytes of a header field gathered across chunks (made on first need: most headers lie in one chunk), and how many. */
+  private scratch: Buffer | undefined = undefined;
   protected held = 0;
   private failure: WebSocketError | undefined = undefined;
 
@@ -103,12 +104,13 @@ export abstract class FrameDecoder {
       } else {
         // The field straddles chunks: gather it.
         const take = Math.min(size - this.held, end - pos);
-        chunk.copy(this.scratch, this.held, pos, pos + take);
+        const scratch = (this.scratch ??= Buffer.allocUnsafe(8));
+        chunk.copy(scratch, this.held, pos, pos + take);
         this.held += take;
         pos += take;
         if (this.held < size) return;
         this.held = 0;
-        this.readField(state, this.scratch, 0);
+        this.readField(state, scratch, 0);
       }
     }
   }
@@ -178,11 +180,7 @@ export abstract class FrameDecoder {
       return this.lengthKnown(high * 0x1_0000_0000 + b.readUInt32BE(o + 4));
     }
     // GET_MASK
-    const key = this.maskKey;
-    key[0] = b[o];
-    key[1] = b[o + 1];
-    key[2] = b[o + 2];
-    key[3] = b[o + 3];
+    this.maskKey = readKey(b, o);
     this.startPayload();
   }
 
@@ -214,14 +212,14 @@ export abstract class FrameDecoder {
     if (this.received === 0 && end - pos >= remaining) {
       // The whole payload is in this chunk: unmask in place and hand on a view (zero-copy).
       const stop = pos + remaining;
-      if (this.masked) xorRange(chunk, pos, stop, this.maskKey, 0, 0);
+      if (this.masked) xorRange(chunk, pos, stop, this.maskKey, 0);
       this.state = GET_INFO;
       this.onFramePayload(chunk.subarray(pos, stop));
       return stop;
     }
     const stop = end - pos < remaining ? end : pos + remaining;
     // §5.3: byte i of the payload takes key byte i mod 4, wherever the chunk boundary fell.
-    if (this.masked) xorRange(chunk, pos, stop, this.maskKey, 0, this.received & 3);
+    if (this.masked) xorRange(chunk, pos, stop, this.maskKey, this.received & 3);
     this.received += stop - pos;
     const done = this.received === this.payloadLength;
     if (done) this.state = GET_INFO;

@@ -76,7 +76,8 @@ export class Receiver extends FrameDecoder {
   private block: Buffer | undefined = undefined;
   private blockStart = 0;
   private blockEnd = 0;
-  private readonly utf8 = new Utf8Validator();
+  /** Incremental UTF-8 state for text that arrives in pieces (made on first need). */
+  private utf8: Utf8Validator | undefined = undefined;
   /** A control frame payload that spans chunks (≤ 125 bytes, §5.5). */
   private control: Buffer | undefined = undefined;
 
@@ -119,7 +120,7 @@ export class Receiver extends FrameDecoder {
       this.validate = opcode === Opcode.Text && !this.rsv1;
       this.fragments = 1;
       this.messageLength = 0;
-      this.utf8.reset();
+      this.utf8?.reset();
     }
     const total = this.messageLength + this.payloadLength;
     if (total > this.maxPayload) {
@@ -161,7 +162,7 @@ export class Receiver extends FrameDecoder {
 
   /** Validates (fail fast: §8.1 allows failing as soon as the text is known to be invalid) and stores. */
   private addData(piece: Buffer): boolean {
-    if (this.validate && !this.utf8.write(piece, 0, piece.length)) {
+    if (this.validate && !(this.utf8 ??= new Utf8Validator()).write(piece, 0, piece.length)) {
       this.invalidUtf8();
       return false;
     }
@@ -207,7 +208,7 @@ export class Receiver extends FrameDecoder {
   private finishMessage(): void {
     this.inMessage = false;
     // §8.1: a text message must not end inside a code point.
-    if (this.validate && !this.utf8.complete) return this.invalidUtf8();
+    if (this.validate && !this.utf8!.complete) return this.invalidUtf8();
     this.flushBlock();
     const pieces = this.pieces;
     const data = pieces.length === 1 ? pieces[0] : pieces.length === 0 ? EMPTY : Buffer.concat(pieces, this.piecesLength);

@@ -57,7 +57,11 @@ export type SendData = string | Buffer | ArrayBuffer | ArrayBufferView;
 const DEFAULT_CLOSE_TIMEOUT = 10_000;
 const DEFAULT_HIGH_WATER_MARK = 1024 * 1024;
 
-export class WebSocket extends EventEmitter<WebSocketEvents> {
+/** The connection a socket belongs to, so one set of listener functions serves every socket. */
+const kWebSocket = Symbol('simpatico-ws:websocket');
+type BoundSocket = Duplex & { [kWebSocket]: WebSocket };
+
+export class WebSocket extends EventEmitter<WebSocketEvents> implements ProtocolEvents {
   static readonly CONNECTING = ReadyState.CONNECTING;
   static readonly OPEN = ReadyState.OPEN;
   static readonly CLOSING = ReadyState.CLOSING;
@@ -85,10 +89,8 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
   private closeTimer: NodeJS.Timeout | undefined = undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined = undefined;
   private heardFromPeer = true;
-  private readonly flushLater = (): void => {
-    this.flushScheduled = false;
-    this.flush();
-  };
+  /** Told when the connection is CLOSED (a server's `clients` set). @internal */
+  owner: Set<WebSocket> | undefined = undefined;
 
   /**
    * Not for direct use: servers create their connections, and clients use {@link connect}.
@@ -128,24 +130,20 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
     this.socket = socket;
     this.protocol = protocol;
     this.extensions = extensions;
-    const events: ProtocolEvents = {
-      message: (data, isBinary) => this.emit('message', isBinary ? data : data.toString('utf8'), isBinary),
-      ping: (payload) => this.emit('ping', payload),
-      pong: (payload) => this.emit('pong', payload),
-      closing: () => this.afterClosingStep(),
-      error: (error) => this.emitError(error),
-    };
     this.proto = new Protocol(
       { role: this.role, maxPayload: this.options.maxPayload, maxFragments: this.options.maxFragments },
-      events,
+      this,
     );
     // Small messages are latency-bound; Nagle's algorithm would hold them back.
     if (socket instanceof Socket) socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('end', () => this.onEnd());
-    socket.on('close', () => this.onTransportClose());
-    socket.on('error', (error: Error) => this.onTransportError(error));
-    socket.on('drain', () => this.onDrain());
+    // Shared listeners that find this connection on the socket: no closures per connection,
+    // which is most of what an idle connection costs.
+    (socket as BoundSocket)[kWebSocket] = this;
+    socket.on('data', WebSocket.onSocketData);
+    socket.on('end', WebSocket.onSocketEnd);
+    socket.on('close', WebSocket.onSocketClose);
+    socket.on('error', WebSocket.onSocketError);
+    socket.on('drain', WebSocket.onSocketDrain);
     const interval = this.options.heartbeatInterval ?? 0;
     if (interval > 0) this.heartbeatTimer = setInterval(() => this.heartbeat(), interval);
     this.emit('open');
@@ -265,7 +263,59 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
     return this.afterSend();
   }
 
+  // ---- what the protocol reports (ProtocolEvents) --------------------------------------------------
+
+  /** @internal */
+  protocolMessage(data: Buffer, isBinary: boolean): void {
+    this.emit('message', isBinary ? data : data.toString('utf8'), isBinary);
+  }
+
+  /** @internal */
+  protocolPing(payload: Buffer): void {
+    this.emit('ping', payload);
+  }
+
+  /** @internal */
+  protocolPong(payload: Buffer): void {
+    this.emit('pong', payload);
+  }
+
+  /** @internal */
+  protocolClosing(): void {
+    this.afterClosingStep();
+  }
+
+  /** @internal */
+  protocolError(error: WebSocketError): void {
+    this.emitError(error);
+  }
+
   // ---- the socket side -------------------------------------------------------------------------
+
+  private static onSocketData(this: BoundSocket, chunk: Buffer): void {
+    this[kWebSocket].onData(chunk);
+  }
+
+  private static onSocketEnd(this: BoundSocket): void {
+    this[kWebSocket].onEnd();
+  }
+
+  private static onSocketClose(this: BoundSocket): void {
+    this[kWebSocket].onTransportClose();
+  }
+
+  private static onSocketError(this: BoundSocket, error: Error): void {
+    this[kWebSocket].onTransportError(error);
+  }
+
+  private static onSocketDrain(this: BoundSocket): void {
+    this[kWebSocket].onDrain();
+  }
+
+  private static flushSoon(ws: WebSocket): void {
+    ws.flushScheduled = false;
+    ws.flush();
+  }
 
   private onData(chunk: Buffer): void {
     const proto = this.proto!;
@@ -306,6 +356,7 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
     clearInterval(this.heartbeatTimer);
     if (this.closedEmitted) return;
     this.closedEmitted = true;
+    this.owner?.delete(this);
     this.emit('close', proto.closeCode, proto.closeReason, proto.cleanClose);
   }
 
@@ -362,7 +413,7 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
     if (!this.inRead && !this.flushScheduled) {
       // Sends made in the same tick leave together, in one write, right after the current task.
       this.flushScheduled = true;
-      queueMicrotask(this.flushLater);
+      process.nextTick(WebSocket.flushSoon, this);
     }
     const ok = this.bufferedAmount < this.highWaterMark();
     if (!ok) this.needDrain = true;

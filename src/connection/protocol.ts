@@ -20,15 +20,18 @@ import { Outbox } from './outbox.js';
 export const ReadyState = { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 } as const;
 export type ReadyState = (typeof ReadyState)[keyof typeof ReadyState];
 
-/** What the state machine reports to its binding. Called synchronously from {@link Protocol.receive}. */
+/**
+ * What the state machine reports to its binding. Called synchronously from {@link Protocol.receive}.
+ * (The binding implements these itself: one object per connection instead of five closures.)
+ */
 export interface ProtocolEvents {
-  message(data: Buffer, isBinary: boolean): void;
-  ping(payload: Buffer): void;
-  pong(payload: Buffer): void;
+  protocolMessage(data: Buffer, isBinary: boolean): void;
+  protocolPing(payload: Buffer): void;
+  protocolPong(payload: Buffer): void;
   /** The peer's Close frame arrived, or the connection failed: the closing handshake moved on. */
-  closing(): void;
+  protocolClosing(): void;
   /** The peer broke the protocol; a Close frame with `error.closeCode` is already queued. */
-  error(error: WebSocketError): void;
+  protocolError(error: WebSocketError): void;
 }
 
 export interface ProtocolOptions {
@@ -173,17 +176,17 @@ export class Protocol implements ReceiverSink {
   // ---- ReceiverSink: what the frame codec found in the incoming bytes ---------------------------
 
   onMessage(data: Buffer, isBinary: boolean): void {
-    this.events.message(data, isBinary);
+    this.events.protocolMessage(data, isBinary);
   }
 
   onPing(payload: Buffer): void {
     // §5.5.2: answer a Ping with a Pong carrying the same payload, unless our Close is out.
     if (!this.closeSent) this.outbox.frame(Opcode.Pong, payload, true);
-    this.events.ping(payload);
+    this.events.protocolPing(payload);
   }
 
   onPong(payload: Buffer): void {
-    this.events.pong(payload);
+    this.events.protocolPong(payload);
   }
 
   onClose(code: number, reason: string): void {
@@ -201,13 +204,13 @@ export class Protocol implements ReceiverSink {
       this.state = ReadyState.CLOSING;
       this.closeHandshakeDone();
     }
-    this.events.closing();
+    this.events.protocolClosing();
   }
 
   onError(error: WebSocketError): void {
     this.fail(error);
-    this.events.error(error);
-    this.events.closing();
+    this.events.protocolError(error);
+    this.events.protocolClosing();
   }
 
   private closeHandshakeDone(): void {

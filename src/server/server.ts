@@ -48,6 +48,10 @@ export interface ServerEvents {
 }
 
 const DEFAULT_HANDSHAKE_TIMEOUT = 10_000;
+
+/** The server a standalone socket belongs to (for the shared 'close' listener). */
+const kServer = Symbol('simpatico-ws:server');
+type ServerSocket = net.Socket & { [kServer]: WebSocketServer };
 const DEFAULT_SLOW_CLIENT_BYTES = 4 * 1024 * 1024;
 
 export class WebSocketServer extends EventEmitter<ServerEvents> {
@@ -199,13 +203,20 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
       return;
     }
     this.connectionCount++;
-    socket.once('close', () => this.connectionCount--);
     this.pending.add(socket);
+    // One shared listener finds its server on the socket: nothing allocated per connection.
+    (socket as ServerSocket)[kServer] = this;
+    socket.on('close', WebSocketServer.onSocketClose);
     readRequest(socket, this.options, this.options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT, (request, head) => {
       this.pending.delete(socket);
       this.accept({ ...request, remoteAddress: socket.remoteAddress }, socket, head, undefined);
     });
-    socket.once('close', () => this.pending.delete(socket));
+  }
+
+  private static onSocketClose(this: ServerSocket): void {
+    const server = this[kServer];
+    server.connectionCount--;
+    server.pending.delete(this);
   }
 
   private accept(
@@ -218,7 +229,7 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
       const ws = new WebSocket('server', this.options);
       ws.attach(socket, protocol, '');
       this.clients.add(ws);
-      ws.once('close', () => this.clients.delete(ws));
+      ws.owner = this.clients;
       if (callback !== undefined) callback(ws, request);
       else this.emit('connection', ws, request);
       ws.start(head);

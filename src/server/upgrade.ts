@@ -61,10 +61,13 @@ export function readRequest(
 ): void {
   const parser = new RequestHeadParser({ maxHeadSize: limits.maxHeadSize, maxHeaderCount: limits.maxHeaderCount });
   const timer = setTimeout(() => socket.destroy(), timeout);
+  const onClose = (): void => clearTimeout(timer);
   const onData = (chunk: Buffer): void => {
     const result = parser.push(chunk);
     if (result.state === 'incomplete') return;
+    // Nothing of the handshake may outlive it: these closures hold the parser and the timer.
     socket.off('data', onData);
+    socket.off('close', onClose);
     socket.pause();
     clearTimeout(timer);
     if (result.state === 'error') {
@@ -74,7 +77,7 @@ export function readRequest(
     onRequest(result.head, result.rest);
   };
   socket.on('data', onData);
-  socket.once('close', () => clearTimeout(timer));
+  socket.on('close', onClose);
 }
 
 /**

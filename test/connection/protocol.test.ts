@@ -42,11 +42,11 @@ interface Recorded {
 function make(role: 'server' | 'client', options: { maxPayload?: number } = {}): [Protocol, Recorded] {
   const rec: Recorded = { messages: [], pings: [], pongs: [], errors: [], closings: 0 };
   const events: ProtocolEvents = {
-    message: (data, isBinary) => rec.messages.push([data.toString('latin1'), isBinary]),
-    ping: (p) => rec.pings.push(p.toString()),
-    pong: (p) => rec.pongs.push(p.toString()),
-    closing: () => rec.closings++,
-    error: (e) => rec.errors.push(e),
+    protocolMessage: (data, isBinary) => rec.messages.push([data.toString('latin1'), isBinary]),
+    protocolPing: (p) => rec.pings.push(p.toString()),
+    protocolPong: (p) => rec.pongs.push(p.toString()),
+    protocolClosing: () => rec.closings++,
+    protocolError: (e) => rec.errors.push(e),
   };
   return [new Protocol({ role, ...options }, events), rec];
 }

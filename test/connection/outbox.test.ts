@@ -72,14 +72,15 @@ t.test('two outboxes writing in turn keep their own bytes in order', async (t) =
 
 t.test('filling the slab moves on to a new one without losing bytes', async (t) => {
   const box = new Outbox(false);
-  const payload = Buffer.alloc(16 * 1024, 1);
+  // 1,000-byte payloads are copied next to their headers; 100 of them overflow a 64 KiB slab.
+  const payload = Buffer.alloc(1000, 1);
   const expected: Buffer[] = [];
-  for (let i = 0; i < 10; i++) {
+  for (let i = 0; i < 100; i++) {
     box.frame(0x2, payload, true);
-    expected.push(Buffer.from([0x82, 126, 0x40, 0x00]), payload);
+    expected.push(Buffer.from([0x82, 126, 0x03, 0xe8]), payload);
   }
   const chunks = box.take();
-  t.ok(chunks.length >= 3, 'more than one slab was used');
+  t.ok(chunks.length >= 2, 'more than one slab was used');
   t.same(Buffer.concat(chunks), Buffer.concat(expected));
 });
 

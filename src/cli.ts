@@ -155,6 +155,7 @@ function defaultIO(): CliIO {
 }
 
 // Run when executed as a program (also through npm's bin symlink), not when imported by tests.
+/* c8 ignore next -- argv[1] is missing only under `node -e` or a REPL, never when run as the command */
 const invoked = process.argv[1] === undefined ? '' : realpathSync(process.argv[1]);
 if (invoked === fileURLToPath(import.meta.url)) {
   main(process.argv.slice(2)).then((code) => {

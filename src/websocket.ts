@@ -78,7 +78,6 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Protocol
   private proto: Protocol | undefined = undefined;
   private readonly options: ConnectionOptions;
   private readonly role: 'server' | 'client';
-  private closedEmitted = false;
   private failedBeforeOpen = false;
   /** True while a read is being handled: sends wait for its end and leave in one write. */
   private inRead = false;
@@ -158,11 +157,6 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Protocol
   start(head: Buffer): void {
     if (head.length > 0) this.onData(head);
     if (!this.pausedByUser && !this.readPausedForWrite) this.socket!.resume();
-  }
-
-  /** Marks a client that never got connected as CLOSED (its handshake failed). @internal */
-  abortBeforeOpen(): void {
-    this.failedBeforeOpen = true;
   }
 
   /**
@@ -354,8 +348,6 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Protocol
     proto.transportClosed();
     clearTimeout(this.closeTimer);
     clearInterval(this.heartbeatTimer);
-    if (this.closedEmitted) return;
-    this.closedEmitted = true;
     this.owner?.delete(this);
     this.emit('close', proto.closeCode, proto.closeReason, proto.cleanClose);
   }

@@ -35,6 +35,9 @@ t.test('help and usage errors', async (t) => {
   t.match(badOption.errors[0], /colour/);
   const noUrl = io();
   t.equal(await main(['client-echo'], noUrl), 2);
+  const serve = io();
+  t.equal(await main(['serve', '--help'], serve), 0, 'serve is dispatched to the registration module');
+  t.match(serve.lines.join('\n'), /--heartbeat/);
 });
 
 t.test('echo: prints its URL, echoes text as text and binary as binary, stops on abort', async (t) => {
@@ -91,4 +94,12 @@ t.test('the program itself: runs from the command line and stops on SIGTERM', as
   child.kill('SIGTERM');
   const [code] = await next<[number]>(child, 'exit');
   t.equal(code, 0);
+  const bad = spawn(process.execPath, [...process.execArgv, 'src/cli.ts', 'echo', '--port', 'x'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  bad.stderr.on('data', (d) => (stderr += d));
+  const [badCode] = await next<[number]>(bad, 'exit');
+  t.equal(badCode, 1, 'a bad option exits non-zero');
+  t.match(stderr, /^simpatico-ws echo: --port must be a whole number/);
 });

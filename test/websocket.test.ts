@@ -1,5 +1,6 @@
 // The connection binding: timers (close timeout, heartbeat) and backpressure, on real sockets.
 import t from 'tap';
+import { spawn } from 'node:child_process';
 import WsWebSocket from 'ws';
 import { WebSocket } from '../src/websocket.js';
 import { listen, maskedFrame, next, upgradedPeer } from './helpers.js';
@@ -132,4 +133,21 @@ t.test('send refuses what it cannot send', async (t) => {
   t.equal(ws.send('as binary', { binary: true }), true);
   t.equal(ws.send(new DataView(new ArrayBuffer(2))), true);
   ws.terminate();
+});
+
+t.test('a message listener that throws: the connection closes with 1011 and the error surfaces', async (t) => {
+  const child = spawn(process.execPath, [...process.execArgv, 'test/fixtures/throwing-listener.ts'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  const [url] = await new Promise<[string]>((resolve) => child.stdout.once('data', (d) => resolve([String(d).trim()])));
+  const client = new WsWebSocket(url);
+  await next(client, 'open');
+  const closed = next<[number]>(client, 'close');
+  const exited = next<[number]>(child, 'exit');
+  client.send('boom');
+  t.equal((await closed)[0], 1011, 'the peer learns the server failed');
+  t.not((await exited)[0], 0, 'the bug is not swallowed: the process fails');
+  t.match(stderr, /listener bug/);
 });

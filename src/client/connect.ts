@@ -51,11 +51,10 @@ export function connect(url: string | URL, options: ClientOptions = {}): Promise
         })
       : net.connect({ host: built.host, port: built.port });
     const parser = new ResponseHeadParser();
-    let settled = false;
 
+    // Every path that settles the promise first removes every listener and the timer (cleanup),
+    // so nothing can settle it twice.
     const fail = (error: WebSocketError): void => {
-      if (settled) return;
-      settled = true;
       cleanup();
       socket.destroy();
       reject(error);
@@ -81,7 +80,6 @@ export function connect(url: string | URL, options: ClientOptions = {}): Promise
         fail(check.error);
         return;
       }
-      settled = true;
       cleanup();
       const ws = new WebSocket('client', options);
       ws.url = String(url);

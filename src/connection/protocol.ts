@@ -137,12 +137,9 @@ export class Protocol implements ReceiverSink {
     this.outbox.frame(Opcode.Close, payload, true);
     this.closeSent = true;
     this.state = ReadyState.CLOSING;
-    if (this.closeReceived) {
-      this.closeHandshakeDone();
-    } else {
-      this.closeCode = code ?? 1005;
-      this.closeReason = reason;
-    }
+    // (The peer's Close cannot have come first: onClose answers it at once, so closeSent is set.)
+    this.closeCode = code ?? 1005;
+    this.closeReason = reason;
   }
 
   /**

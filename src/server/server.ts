@@ -127,9 +127,10 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
     head: Buffer,
     callback?: (socket: WebSocket, request: HttpRequest) => void,
   ): void {
+    // A node:http server always sets method and url on the requests it receives.
     const req: HttpRequest = {
-      method: request.method ?? '',
-      url: request.url ?? '',
+      method: request.method!,
+      url: request.url!,
       httpVersion: request.httpVersion,
       headers: request.headers,
       remoteAddress: request.socket.remoteAddress,
@@ -193,10 +194,7 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
   private onSocket(socket: net.Socket): void {
     // Errors while the handshake is read (a reset, a TLS alert) end that socket, nothing more.
     socket.on('error', noop);
-    if (this.closing) {
-      socket.destroy();
-      return;
-    }
+    // (No 'closing' check: close() closes the listener first, and a closed listener accepts nothing.)
     const max = this.options.maxConnections ?? Infinity;
     if (this.connectionCount >= max) {
       respondAndClose(socket, 503, 'The server is at its connection limit; try again later.');

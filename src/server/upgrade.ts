@@ -71,7 +71,8 @@ export function readRequest(
     socket.pause();
     clearTimeout(timer);
     if (result.state === 'error') {
-      respondAndClose(socket, result.error.status ?? 400, result.error.message);
+      // The head parser gives every error its status (400 or 431).
+      respondAndClose(socket, result.error.status!, result.error.message);
       return;
     }
     onRequest(result.head, result.rest);

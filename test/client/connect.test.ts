@@ -150,3 +150,21 @@ async function rejection(promise: Promise<unknown>): Promise<Record<string, unkn
   }
   throw new Error('expected a rejection');
 }
+
+t.test('a 101 response that arrives in pieces', async (t) => {
+  const { acceptKey } = await import('../../src/handshake/index.js');
+  const server = net.createServer((socket) =>
+    socket.once('data', (request) => {
+      const key = /sec-websocket-key: *(\S+)/i.exec(request.toString())![1];
+      const response = `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptKey(key)}\r\n\r\n`;
+      socket.write(response.slice(0, 20));
+      setTimeout(() => socket.end(Buffer.concat([Buffer.from(response.slice(20)), Buffer.from([0x81, 0x02, 0x68, 0x69])])), 20);
+    }),
+  );
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.teardown(() => server.close());
+  const ws = await connect(`ws://127.0.0.1:${(server.address() as net.AddressInfo).port}/`);
+  const [data] = await next<[string]>(ws, 'message');
+  t.equal(data, 'hi');
+  ws.terminate();
+});

@@ -93,3 +93,17 @@ t.test('raw frames: small ones are copied, large ones queued by reference', asyn
   t.same(chunks[0], Buffer.from([0x81, 0x00]));
   t.equal(chunks[1], large);
 });
+
+t.test('take(true) copies the slab regions out; payloads queued by reference stay as they are', async (t) => {
+  const box = new Outbox(false);
+  const big = Buffer.alloc(20000, 1);
+  box.frame(0x2, Buffer.from('hi'), true);
+  box.frame(0x2, big, true);
+  const chunks = box.take(true);
+  t.equal(chunks.length, 2);
+  t.equal(chunks[0].buffer.byteLength, chunks[0].length, 'the slab region was copied into memory of its own');
+  t.same(chunks[0], Buffer.from([0x82, 0x02, 0x68, 0x69, 0x82, 0x7e, 0x4e, 0x20]));
+  t.equal(chunks[1], big, "a large payload is still the caller's buffer");
+  box.frame(0x1, Buffer.from('x'), true);
+  t.equal(box.take()[0].buffer.byteLength, 64 * 1024, 'without detach, a view of the slab');
+});

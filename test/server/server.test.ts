@@ -97,6 +97,12 @@ t.test('pings are answered automatically, and our pings reach the peer', async (
   t.equal((await serverPong)[0].toString(), 'from server', 'ws answers our ping');
   ws.pong('unsolicited');
   t.equal((await next<[Buffer]>(client, 'pong'))[0].toString(), 'unsolicited');
+  ws.ping();
+  t.equal((await next<[Buffer]>(client, 'ping'))[0].length, 0, 'an empty ping by default');
+  ws.ping(Buffer.from([7]));
+  t.same((await next<[Buffer]>(client, 'ping'))[0], Buffer.from([7]));
+  ws.pong();
+  t.equal((await next<[Buffer]>(client, 'pong'))[0].length, 0, 'an empty pong by default');
   client.terminate();
 });
 
@@ -423,4 +429,58 @@ t.test('wss:// with a self-signed certificate', async (t) => {
   // A client that fails the TLS handshake costs the server nothing.
   const untrusting = new WsWebSocket(server.url);
   await next(untrusting, 'error');
+});
+
+t.test('hooks that finish after the client left do nothing; defaults fill in what they omit', async (t) => {
+  let release: () => void = () => {};
+  const later = new Promise<void>((r) => (release = r));
+  const server = await listen(t, {
+    verifyClient: async (req) => {
+      if (req.url === '/slow') await later;
+      return req.url === '/forbidden' ? { status: 403 } : true;
+    },
+    httpHandler: async (req) => {
+      if (req.url === '/slow') await later;
+      return { status: 204 };
+    },
+  });
+  const port = server.address().port;
+  const gone = await rawPeer(t, port);
+  gone.socket.write(upgradeRequest(port, '', '/slow'));
+  const goneHttp = await rawPeer(t, port);
+  goneHttp.socket.write('GET /slow HTTP/1.1\r\nHost: x\r\n\r\n');
+  await new Promise((r) => setTimeout(r, 50));
+  gone.socket.destroy();
+  goneHttp.socket.destroy();
+  await Promise.all([gone.closed, goneHttp.closed]);
+  await new Promise((r) => setTimeout(r, 50));
+  release();
+  await new Promise((r) => setTimeout(r, 50));
+  t.equal(server.clients.size, 0, 'no connection for a client that left');
+  const forbidden = await rawPeer(t, port);
+  forbidden.socket.write(upgradeRequest(port, '', '/forbidden'));
+  const refusal = (await forbidden.closed).toString();
+  t.match(refusal, /^HTTP\/1\.1 403 /);
+  t.match(refusal, /The server refused this client\./, 'a default message');
+  const empty = await fetch(`http://127.0.0.1:${port}/empty`);
+  t.equal(empty.status, 204);
+  t.equal(await empty.text(), '');
+});
+
+t.test('defaults: 127.0.0.1 and a free port; an IPv6 host is bracketed in the URL', async (t) => {
+  const server = new WebSocketServer();
+  await server.ready;
+  t.teardown(() => server.close());
+  t.match(server.url, /^ws:\/\/127\.0\.0\.1:\d+\/$/);
+  const v6 = new WebSocketServer({ host: '::1', port: 0 });
+  const listening = await v6.ready.then(
+    () => true,
+    () => false,
+  );
+  t.teardown(() => v6.close());
+  if (!listening) {
+    t.pass('IPv6 URL', { skip: 'this machine has no IPv6 loopback (::1)' });
+    return;
+  }
+  t.match(v6.url, /^ws:\/\/\[::1\]:\d+\/$/);
 });

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { WebSocketServer } from './server/server.js';
 import { connect } from './client/connect.js';
+import { stopped } from './signals.js';
 
 /** Where the command writes, and what stops a server it runs (besides SIGINT and SIGTERM). */
 export interface CliIO {
@@ -133,21 +134,6 @@ export function integer(name: string, value: string, min: number, max: number): 
     throw new Error(`${name} must be a whole number from ${min} to ${max}, not '${value}'.`);
   }
   return n;
-}
-
-/** Resolves on SIGINT, SIGTERM or the abort of `signal`, whichever comes first. */
-export function stopped(signal?: AbortSignal): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const done = (): void => {
-      process.off('SIGINT', done);
-      process.off('SIGTERM', done);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    process.once('SIGINT', done);
-    process.once('SIGTERM', done);
-    signal?.addEventListener('abort', done);
-  });
 }
 
 function defaultIO(): CliIO {

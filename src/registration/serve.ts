@@ -12,6 +12,7 @@ import { WebSocketServer } from '../server/server.js';
 import { SERVER_DEFAULTS, MIN_MESSAGE_BYTES } from './core/server-role.js';
 import { RegistrationHub, type RegistrationHubOptions } from './hub.js';
 import { demoHttpHandler, loadWebFiles } from './static.js';
+import { stopped } from '../signals.js';
 
 /** Where `serve` writes, and what stops it besides SIGINT and SIGTERM (the CLI's `CliIO`). */
 export interface ServeIO {
@@ -196,18 +197,3 @@ export async function main(argv: string[], io: ServeIO = { out: console.log, err
   return 0;
 }
 
-/** Resolves on SIGINT, SIGTERM or the abort of `signal`, whichever comes first. */
-function stopped(signal?: AbortSignal): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const done = (): void => {
-      process.off('SIGINT', done);
-      process.off('SIGTERM', done);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    process.once('SIGINT', done);
-    process.once('SIGTERM', done);
-    if (signal?.aborted) done();
-    else signal?.addEventListener('abort', done);
-  });
-}

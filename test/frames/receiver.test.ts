@@ -267,13 +267,14 @@ t.test('bufferedBytes counts held header bytes, payload pieces and partial contr
   const sink = new RecordingSink();
   const r = new Receiver(S, sink);
   t.equal(r.bufferedBytes, 0);
-  const text = client({ opcode: 1, payload: Buffer.alloc(2000, 0x61) });
+  // Over 16 KiB: a one-frame message spanning chunks is kept piece by piece.
+  const text = client({ opcode: 1, payload: Buffer.alloc(20000, 0x61) });
   r.push(Buffer.from(text.subarray(0, 3)));
   t.equal(r.bufferedBytes, 1, 'one byte of the 16-bit length');
   r.push(Buffer.from(text.subarray(3, 8 + 500)));
   t.equal(r.bufferedBytes, 500, 'a small piece, coalesced');
   r.push(Buffer.from(text.subarray(508, 8 + 1800)));
-  t.equal(r.bufferedBytes, 1800, 'then a large one, kept as a view');
+  t.equal(r.bufferedBytes, 1800, 'then a large one');
   const ping = client({ opcode: 9, payload: 'abcdef' });
   r.push(Buffer.from(text.subarray(1808)));
   t.equal(r.bufferedBytes, 0);
@@ -281,7 +282,17 @@ t.test('bufferedBytes counts held header bytes, payload pieces and partial contr
   t.equal(r.bufferedBytes, 3, 'three bytes of the ping payload');
   r.push(Buffer.from(ping.subarray(9)));
   t.equal(r.bufferedBytes, 0);
-  t.same(sink.events, [msg(Buffer.alloc(2000, 0x61)), ['ping', Buffer.from('abcdef').toString('hex')]]);
+  // Up to 16 KiB: gathered into one buffer of the announced size, counted whole.
+  const small = client({ opcode: 2, payload: Buffer.alloc(2000, 0x62) });
+  r.push(Buffer.from(small.subarray(0, 8 + 500)));
+  t.equal(r.bufferedBytes, 2000, 'the message buffer, at its exact size');
+  r.push(Buffer.from(small.subarray(508)));
+  t.equal(r.bufferedBytes, 0);
+  t.same(sink.events, [
+    msg(Buffer.alloc(20000, 0x61)),
+    ['ping', Buffer.from('abcdef').toString('hex')],
+    msg(Buffer.alloc(2000, 0x62), true),
+  ]);
   t.end();
 });
 

@@ -86,16 +86,19 @@ export function decodeStream(kind, size) {
 }
 
 /**
- * Feeds `pristine` in 64 KiB chunks to `push`. Both receivers unmask in place, so each operation
- * starts from a fresh copy of the masked bytes: one Buffer.copy of the stream per operation,
- * the same for every implementation (its cost is the Buffer.copy row).
+ * Feeds `pristine` in 64 KiB chunks to `push`, each chunk in memory of its own as a socket read
+ * delivers it (a receiver may keep a view of a chunk; a view of one big buffer would pin all of it).
+ * Both receivers unmask in place, so each operation starts from a fresh copy of the masked bytes:
+ * one Buffer.copy of the stream per operation, the same for every implementation (its cost is the
+ * Buffer.copy row).
  */
 export function feeder(pristine) {
-  const work = Buffer.allocUnsafe(pristine.length);
   const chunks = [];
-  for (let at = 0; at < work.length; at += CHUNK) chunks.push(work.subarray(at, Math.min(work.length, at + CHUNK)));
+  for (let at = 0; at < pristine.length; at += CHUNK) chunks.push(Buffer.allocUnsafeSlow(Math.min(pristine.length - at, CHUNK)));
   return (push) => {
-    pristine.copy(work);
-    for (let i = 0; i < chunks.length; i++) push(chunks[i]);
+    for (let i = 0, at = 0; i < chunks.length; at += chunks[i].length, i++) {
+      pristine.copy(chunks[i], 0, at, at + chunks[i].length);
+      push(chunks[i]);
+    }
   };
 }

@@ -65,6 +65,7 @@ export type Event =
 export class RecordingSink implements ReceiverSink {
   readonly events: Event[] = [];
   readonly payloads: Buffer[] = [];
+  readonly errors: WebSocketError[] = [];
   onMessage(data: Buffer, isBinary: boolean, rsv1: boolean): void {
     this.payloads.push(data);
     this.events.push(['message', data.toString('hex'), isBinary, rsv1]);
@@ -79,6 +80,7 @@ export class RecordingSink implements ReceiverSink {
     this.events.push(['close', code, reason]);
   }
   onError(error: WebSocketError): void {
+    this.errors.push(error);
     this.events.push(['error', error.code, error.closeCode]);
   }
 }

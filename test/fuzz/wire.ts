@@ -4,37 +4,10 @@
  * the codec's incremental machinery) to compare the codec against, input by input.
  */
 import type { Random } from './run.js';
-import type { WebSocketError } from '../../src/errors.js';
-import type { ReceiverSink } from '../../src/frames/index.js';
 
-/** What a Receiver reports, as plain tuples (payloads in hex) for deep equality. */
-export type Event =
-  | ['message', string, boolean, boolean]
-  | ['ping', string]
-  | ['pong', string]
-  | ['close', number, string]
-  | ['error', string, number | undefined];
-
-export class RecordingSink implements ReceiverSink {
-  readonly events: Event[] = [];
-  errors: WebSocketError[] = [];
-  onMessage(data: Buffer, isBinary: boolean, rsv1: boolean): void {
-    this.events.push(['message', data.toString('hex'), isBinary, rsv1]);
-  }
-  onPing(payload: Buffer): void {
-    this.events.push(['ping', payload.toString('hex')]);
-  }
-  onPong(payload: Buffer): void {
-    this.events.push(['pong', payload.toString('hex')]);
-  }
-  onClose(code: number, reason: string): void {
-    this.events.push(['close', code, reason]);
-  }
-  onError(error: WebSocketError): void {
-    this.errors.push(error);
-    this.events.push(['error', error.code, error.closeCode]);
-  }
-}
+// The recording sink and its event tuples are the frames tests' own.
+import { RecordingSink, type Event } from '../frames/helpers.js';
+export { RecordingSink, type Event };
 
 /** The close code each frame error code must carry (RFC 6455 §7.4.1). */
 export const CLOSE_CODE_OF: Record<string, number> = {

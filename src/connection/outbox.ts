@@ -25,13 +25,23 @@ const SLAB_SIZE = 64 * 1024;
  */
 const COPY_LIMIT = 1024;
 
-let slab = Buffer.allocUnsafe(SLAB_SIZE);
+/** Every slab's memory, so that `take(true)` can tell slab views from payloads queued by reference. */
+const slabs = new WeakSet<ArrayBufferLike>();
+
+function newSlab(): Buffer {
+  // 64 KiB is over Buffer's pool limit: each slab has an ArrayBuffer of its own.
+  const fresh = Buffer.allocUnsafe(SLAB_SIZE);
+  slabs.add(fresh.buffer);
+  return fresh;
+}
+
+let slab = newSlab();
 let slabUsed = 0;
 
 /** Reserves `n` bytes of the shared slab (n ≤ SLAB_SIZE) and returns their offset. */
 function reserve(n: number): number {
   if (SLAB_SIZE - slabUsed < n) {
-    slab = Buffer.allocUnsafe(SLAB_SIZE);
+    slab = newSlab();
     slabUsed = 0;
   }
   const offset = slabUsed;
@@ -42,8 +52,6 @@ function reserve(n: number): number {
 export class Outbox {
   /** Chunks ready to be written, in order. */
   private chunks: Buffer[] = [];
-  /** Indices in `chunks` of the views of a slab (the rest are payloads queued by reference). */
-  private slabViews: number[] = [];
   /** This outbox's pending region of the shared slab: [regionStart, regionEnd) of `regionSlab`. */
   private regionSlab: Buffer | undefined = undefined;
   private regionStart = 0;
@@ -117,15 +125,15 @@ export class Outbox {
     this.closeRegion();
     const chunks = this.chunks;
     if (detach) {
-      for (const i of this.slabViews) {
-        const view = chunks[i] as Buffer;
+      for (let i = 0; i < chunks.length; i++) {
+        const view = chunks[i];
+        if (!slabs.has(view.buffer)) continue;
         const own = Buffer.allocUnsafeSlow(view.length);
         view.copy(own);
         chunks[i] = own;
       }
     }
     this.chunks = [];
-    this.slabViews = [];
     this.bytes = 0;
     return chunks;
   }
@@ -155,7 +163,6 @@ export class Outbox {
 
   private closeRegion(): void {
     if (this.regionSlab !== undefined && this.regionEnd > this.regionStart) {
-      this.slabViews.push(this.chunks.length);
       this.chunks.push(this.regionSlab.subarray(this.regionStart, this.regionEnd));
     }
     this.regionSlab = undefined;

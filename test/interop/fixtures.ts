@@ -7,9 +7,10 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import type { Test } from 'tap';
 import { listen } from '../helpers.js';
+import { within } from '../conformance/harness.js';
 import type { WebSocketServer } from '../../src/server/server.js';
 import type { WebSocket } from '../../src/websocket.js';
 
@@ -252,3 +253,24 @@ export async function loadPeerScripts(): Promise<{
 
 /** The path of a peer script. */
 export const peer = (name: string): string => new URL(name, PEERS).pathname;
+
+/**
+ * Runs a peer program that runs the plan and prints its {@link PlanResults} as JSON on stdout;
+ * asserts that it exited cleanly. `name` says who it is in failures ("the Python client").
+ */
+export async function runPlanPeer(t: Test, name: string, command: string, args: string[]): Promise<PlanResults> {
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  t.teardown(() => {
+    child.kill();
+  });
+  // Decode as one UTF-8 stream: a character split across two chunks must not be mangled.
+  child.stdout.setEncoding('utf8');
+  child.stderr.setEncoding('utf8');
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  const code = await within(new Promise<number | null>((r) => child.once('close', (status) => r(status))), `${name} to finish`, 2 * WAIT);
+  t.equal(code, 0, `${name} exited cleanly ${stderr}`);
+  return JSON.parse(stdout) as PlanResults;
+}

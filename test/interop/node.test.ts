@@ -3,30 +3,14 @@
 // (in this process) — both running the same WHATWG-API cases as the browser (peers/whatwg-cases.js).
 // test/server/server.test.ts already covers these clients on a few messages; this is the full matrix.
 import t from 'tap';
-import { spawn } from 'node:child_process';
 import WsWebSocket from 'ws';
-import { PLAN, WAIT, checkPlan, interopServer, loadPeerScripts, peer, type PlanResults } from './fixtures.js';
+import { PLAN, WAIT, checkPlan, interopServer, loadPeerScripts, peer, runPlanPeer, type PlanResults } from './fixtures.js';
 import { within } from '../conformance/harness.js';
 
 t.test("Node's built-in WebSocket runs the whole plan", async (t) => {
   const srv = await interopServer(t);
   const flags = Number(process.versions.node.split('.')[0]) < 22 ? ['--experimental-websocket'] : [];
-  const child = spawn(process.execPath, [...flags, peer('node-websocket.mjs'), srv.url, JSON.stringify(PLAN)], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  t.teardown(() => {
-    child.kill();
-  });
-  // Decode as one UTF-8 stream: a character split across two chunks must not be mangled.
-  child.stdout.setEncoding('utf8');
-  child.stderr.setEncoding('utf8');
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stderr += d));
-  const code = await within(new Promise<number | null>((r) => child.once('close', (status) => r(status))), "Node's WebSocket peer to finish", 2 * WAIT);
-  t.equal(code, 0, `the peer exited cleanly ${stderr}`);
-  const results = JSON.parse(stdout) as PlanResults;
+  const results = await runPlanPeer(t, "Node's WebSocket peer", process.execPath, [...flags, peer('node-websocket.mjs'), srv.url, JSON.stringify(PLAN)]);
   if (typeof results.unavailable === 'string') {
     // Only a Node without any WebSocket gets here; the project's Node 20+ always has one.
     t.fail(results.unavailable);

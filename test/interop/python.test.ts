@@ -7,26 +7,14 @@ import type { Readable, Writable } from 'node:stream';
 import { connect } from '../../src/client/connect.js';
 import type { WebSocket } from '../../src/websocket.js';
 import { within } from '../conformance/harness.js';
-import { PLAN, PYTHON, WAIT, checkPlan, interopServer, pattern, peer, pythonSkip, type PlanResults } from './fixtures.js';
+import { PLAN, PYTHON, WAIT, checkPlan, interopServer, pattern, peer, pythonSkip, runPlanPeer } from './fixtures.js';
 
 const skip = pythonSkip();
 if (skip) console.log(`# skipping the Python interop tests: ${skip}`);
 
 t.test('a Python websockets client runs the plan against our server', { skip }, async (t) => {
   const srv = await interopServer(t);
-  const child = spawn(PYTHON, [peer('client.py'), srv.url, JSON.stringify(PLAN)], { stdio: ['ignore', 'pipe', 'pipe'] });
-  t.teardown(() => {
-    child.kill();
-  });
-  child.stdout.setEncoding('utf8');
-  child.stderr.setEncoding('utf8');
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stderr += d));
-  const code = await within(new Promise<number | null>((r) => child.once('close', (status) => r(status))), 'the Python client to finish', 2 * WAIT);
-  t.equal(code, 0, `the Python client exited cleanly ${stderr}`);
-  const results = JSON.parse(stdout) as PlanResults;
+  const results = await runPlanPeer(t, 'the Python client', PYTHON, [peer('client.py'), srv.url, JSON.stringify(PLAN)]);
   await checkPlan(t, results, srv, { refusesUnselected: false });
   t.test('clientPing', async (t) => {
     // websockets resolves a ping's waiter only on a pong with the same payload.

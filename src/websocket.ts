@@ -340,7 +340,7 @@ export class WebSocket extends EventEmitter<WebSocketEvents> implements Protocol
   }
 
   private onTransportError(error: Error): void {
-    this.emitError(new WebSocketError('WS_ERR_TRANSPORT', `The connection failed: ${error.message}`, { cause: error }));
+    this.emitError(new WebSocketError('WS_ERR_TRANSPORT', `The connection failed: ${error.message}`, { side: 'remote', cause: error }));
   }
 
   private onTransportClose(): void {

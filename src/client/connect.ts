@@ -65,9 +65,9 @@ export function connect(url: string | URL, options: ClientOptions = {}): Promise
       fail(new WebSocketError('WS_ERR_HANDSHAKE_TIMEOUT', message, { side: 'local' }));
     }, timeout);
     const onError = (error: Error): void =>
-      fail(new WebSocketError('WS_ERR_CONNECT', `Could not connect to ${String(url)}: ${error.message}`, { cause: error }));
+      fail(new WebSocketError('WS_ERR_CONNECT', `Could not connect to ${String(url)}: ${error.message}`, { side: 'remote', cause: error }));
     const onClose = (): void =>
-      fail(new WebSocketError('WS_ERR_HANDSHAKE_CLOSED', `${String(url)} closed the connection during the handshake.`));
+      fail(new WebSocketError('WS_ERR_HANDSHAKE_CLOSED', `${String(url)} closed the connection during the handshake.`, { side: 'remote' }));
     const onData = (chunk: Buffer): void => {
       const result = parser.push(chunk);
       if (result.state === 'incomplete') return;

@@ -101,7 +101,7 @@ export class Protocol implements ReceiverSink {
   /** Queues a data frame. `fin: false` starts or continues a fragmented message (§5.4). */
   send(data: Buffer | string, isBinary: boolean, fin = true): void {
     if (this.closeSent) {
-      throw new WebSocketError('WS_ERR_SEND_AFTER_CLOSE', 'Cannot send: the closing handshake has started.', {
+      throw new WebSocketError('WS_ERR_NOT_OPEN', 'Cannot send: the closing handshake has started.', {
         side: 'local',
       });
     }
@@ -217,7 +217,7 @@ export class Protocol implements ReceiverSink {
 
   private control(opcode: number, payload: Buffer): void {
     if (payload.length > 125) {
-      throw new WebSocketError('WS_ERR_CONTROL_TOO_LONG', 'A ping or pong payload is at most 125 bytes (RFC 6455 §5.5).', {
+      throw new WebSocketError('WS_ERR_CONTROL_FRAME_TOO_BIG', 'A ping or pong payload is at most 125 bytes (RFC 6455 §5.5).', {
         side: 'local',
       });
     }

@@ -4,6 +4,7 @@
  */
 import { isIP } from 'node:net';
 import { WebSocketError } from '../errors.js';
+import type { HandshakeErrorCode } from './codes.js';
 import { acceptKey, generateKey, isValidKey } from './accept.js';
 import { parseExtensions, type ExtensionOffer } from './extensions.js';
 import type { ResponseHead } from './head-parser.js';
@@ -41,7 +42,7 @@ export interface ClientRequest {
   servername: string;
 }
 
-function localError(code: string, message: string): WebSocketError {
+function localError(code: HandshakeErrorCode, message: string): WebSocketError {
   return new WebSocketError(code, message, { side: 'local' });
 }
 
@@ -151,7 +152,7 @@ export class HandshakeResponseError extends WebSocketError {
     super(
       'WS_ERR_HANDSHAKE_STATUS',
       `the server answered ${response.status}${response.statusText === '' ? '' : ` ${response.statusText}`} instead of 101 Switching Protocols`,
-      { status: response.status },
+      { status: response.status, side: 'remote' },
     );
     this.name = 'HandshakeResponseError';
     this.response = response;
@@ -163,8 +164,8 @@ export type ServerResponseCheck =
   | { ok: true; protocol: string | undefined; extensions: ExtensionOffer[] }
   | { ok: false; error: WebSocketError };
 
-function fail(code: string, message: string): ServerResponseCheck {
-  return { ok: false, error: new WebSocketError(code, message) };
+function fail(code: HandshakeErrorCode, message: string): ServerResponseCheck {
+  return { ok: false, error: new WebSocketError(code, message, { side: 'remote' }) };
 }
 
 /**

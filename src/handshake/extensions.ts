@@ -71,6 +71,7 @@ class Reader {
 function invalid(message: string): WebSocketError {
   return new WebSocketError('WS_ERR_HANDSHAKE_EXTENSIONS', `invalid Sec-WebSocket-Extensions: ${message}`, {
     status: 400,
+    side: 'remote',
   });
 }
 

@@ -16,6 +16,7 @@
  * The answer depends only on the bytes, never on how they were split into chunks.
  */
 import { WebSocketError } from '../errors.js';
+import type { HandshakeErrorCode } from './codes.js';
 import { isFieldValueChar, isToken, trimOws } from './tokens.js';
 
 /** Header fields by lower-case name; a repeated field is one value joined with ", " (RFC 9110 §5.3). */
@@ -177,12 +178,12 @@ abstract class HeadParser<T> {
     return new WebSocketError(
       'WS_ERR_HEAD_TOO_LARGE',
       `the message head is larger than ${this.maxHeadSize} bytes`,
-      { status: this.status(431) },
+      { status: this.status(431), side: 'remote' },
     );
   }
 
-  protected invalid(code: string, message: string): WebSocketError {
-    return new WebSocketError(code, message, { status: this.status(400) });
+  protected invalid(code: HandshakeErrorCode, message: string): WebSocketError {
+    return new WebSocketError(code, message, { status: this.status(400), side: 'remote' });
   }
 
   /** One line, without its LF. */
@@ -234,6 +235,7 @@ abstract class HeadParser<T> {
     if (this.fieldCount > this.maxHeaderCount) {
       return new WebSocketError('WS_ERR_TOO_MANY_HEADERS', `more than ${this.maxHeaderCount} header fields`, {
         status: this.status(431),
+        side: 'remote',
       });
     }
     const key = name.toLowerCase(); // field names are case-insensitive (RFC 9110 §5.1)

@@ -9,6 +9,7 @@
  * (the embedded path) and our own `RequestHead` (the standalone path) go through the same rules.
  */
 import { WebSocketError } from '../errors.js';
+import type { HandshakeErrorCode } from './codes.js';
 import { acceptKey, isValidKey } from './accept.js';
 import { parseExtensions, type ExtensionOffer } from './extensions.js';
 import type { HeaderMap, RequestHead } from './head-parser.js';
@@ -62,7 +63,7 @@ export type UpgradeDecision =
 
 function refuse(
   status: number,
-  code: string,
+  code: HandshakeErrorCode,
   message: string,
   headers?: Record<string, string>,
   side: 'local' | 'remote' = 'remote',

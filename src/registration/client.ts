@@ -128,7 +128,7 @@ export function register(ws: WebSocket, keyPair: Ed25519KeyPair, options: Regist
     });
     ws.on('close', (code, reason) => {
       const why = `${code}${reason === '' ? '' : ` ${reason}`}`;
-      settle(new WebSocketError('WS_ERR_REGISTRATION_CLOSED', `The connection closed (${why}) before the server accepted the key.`, { closeCode: code }));
+      settle(new WebSocketError('WS_ERR_REGISTRATION_CLOSED', `The connection closed (${why}) before the server accepted the key.`, { closeCode: code, side: 'remote' }));
       registration.emit('close', code, reason);
     });
   });

@@ -11,9 +11,9 @@ import * as net from 'node:net';
 import * as tls from 'node:tls';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { Opcode, encodeFrame } from '../frames/index.js';
 import { WebSocketError } from '../errors.js';
-import { WebSocket, toBuffer, type ConnectionOptions, type SendData } from '../websocket.js';
+import { WebSocket, type ConnectionOptions, type SendData } from '../websocket.js';
+import { broadcast, type SlowClientPolicy } from './broadcast.js';
 import { readRequest, respondAndClose, upgrade, type HttpRequest, type UpgradePolicy } from './upgrade.js';
 
 export type { HttpRequest, HttpResponse, VerifyResult } from './upgrade.js';
@@ -37,7 +37,7 @@ export interface ServerOptions extends ConnectionOptions, UpgradePolicy {
    * `maxBufferedAmount` (default 4 MiB): 'skip' it for this message (the default, as Python's
    * websockets does) or 'close' it with 1008. Never does a broadcast buffer without bound.
    */
-  slowClient?: { maxBufferedAmount?: number; policy?: 'skip' | 'close' };
+  slowClient?: SlowClientPolicy;
 }
 
 /** Events of a {@link WebSocketServer}. */
@@ -52,7 +52,6 @@ const DEFAULT_HANDSHAKE_TIMEOUT = 10_000;
 /** The server a standalone socket belongs to (for the shared 'close' listener). */
 const kServer = Symbol('simpatico-ws:server');
 type ServerSocket = net.Socket & { [kServer]: WebSocketServer };
-const DEFAULT_SLOW_CLIENT_BYTES = 4 * 1024 * 1024;
 
 export class WebSocketServer extends EventEmitter<ServerEvents> {
   /** Every OPEN or CLOSING connection of this server. */
@@ -150,22 +149,7 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
    * @returns how many clients the message was queued for.
    */
   broadcast(data: SendData, options: { binary?: boolean; except?: WebSocket } = {}): number {
-    const isBinary = options.binary ?? typeof data !== 'string';
-    const payload = typeof data === 'string' ? Buffer.from(data, 'utf8') : toBuffer(data);
-    const frame = Buffer.concat(encodeFrame(isBinary ? Opcode.Binary : Opcode.Text, payload));
-    const limit = this.options.slowClient?.maxBufferedAmount ?? DEFAULT_SLOW_CLIENT_BYTES;
-    const closeSlow = this.options.slowClient?.policy === 'close';
-    let sent = 0;
-    for (const client of this.clients) {
-      if (client === options.except || client.readyState !== WebSocket.OPEN) continue;
-      if (client.bufferedAmount > limit) {
-        if (closeSlow) client.close(1008, 'Too slow: messages were piling up');
-        continue;
-      }
-      client.sendEncoded(frame);
-      sent++;
-    }
-    return sent;
+    return broadcast(this.clients, data, { ...options, slowClient: this.options.slowClient });
   }
 
   /**

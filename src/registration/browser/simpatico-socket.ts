@@ -90,14 +90,14 @@ export class SimpaticoSocket extends EventTarget {
     };
     this.socket.onerror = () => {
       // The browser tells scripts nothing about why (by design); the close event carries the code.
-      this.emit('error', { error: new WebSocketError('WS_ERR_CONNECTION', `The WebSocket to ${this.url} failed.`) });
+      this.emit('error', { error: new WebSocketError('WS_ERR_CONNECTION', `The WebSocket to ${this.url} failed.`, { side: 'remote' }) });
     };
     this.socket.onclose = (event: CloseEvent) => {
       this.fail(
         new WebSocketError(
           'WS_ERR_REGISTRATION_CLOSED',
           `The connection closed (${event.code}${event.reason ? ` ${event.reason}` : ''}) before the server accepted this page's key.`,
-          { closeCode: event.code },
+          { closeCode: event.code, side: 'remote' },
         ),
         false,
       );

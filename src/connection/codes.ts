@@ -1,0 +1,29 @@
+/**
+ * The stable error codes of the connection layer — the lifecycle, the socket binding, the server
+ * and the client — one per rule.
+ */
+export const ConnectionErrorCode = {
+  /** A verb used in a state where it cannot be: `send`, `ping` or `pong` while CONNECTING. Thrown locally. */
+  NotOpen: 'WS_ERR_NOT_OPEN',
+  /** An option of the wrong type, out of range, or unknown (a typo). Thrown when the object is made. */
+  InvalidOption: 'WS_ERR_INVALID_OPTION',
+  /** An argument of a method of the wrong type or out of range. Thrown locally. */
+  InvalidArgument: 'WS_ERR_INVALID_ARGUMENT',
+  /** The socket failed (reset, TLS alert, …). */
+  Transport: 'WS_ERR_TRANSPORT',
+  /** A listener of this side threw while handling an event: the connection is failed with 1011. */
+  Listener: 'WS_ERR_LISTENER',
+  /** A server hook (`verifyClient`, `protocols`, `httpHandler`) threw, rejected or answered something unusable: 500. */
+  Hook: 'WS_ERR_HOOK',
+  /** The client could not open its TCP or TLS connection. */
+  Connect: 'WS_ERR_CONNECT',
+  /** The opening handshake did not complete within `handshakeTimeout`. */
+  HandshakeTimeout: 'WS_ERR_HANDSHAKE_TIMEOUT',
+  /** The peer closed the TCP connection during the opening handshake. */
+  HandshakeClosed: 'WS_ERR_HANDSHAKE_CLOSED',
+  /** The connection was closed or terminated before it opened. */
+  Aborted: 'WS_ERR_ABORTED',
+  /** The server is not listening (noServer, or not ready yet). */
+  NotListening: 'WS_ERR_NOT_LISTENING',
+} as const;
+export type ConnectionErrorCode = (typeof ConnectionErrorCode)[keyof typeof ConnectionErrorCode];

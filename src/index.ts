@@ -17,5 +17,5 @@ export {
 } from './server/server.js';
 export { connect, type ClientOptions } from './client/connect.js';
 export { WebSocketError } from './errors.js';
-export { ReadyState } from './connection/protocol.js';
+export { ReadyState } from './connection/connection.js';
 export { CloseCode } from './frames/index.js';

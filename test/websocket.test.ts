@@ -2,7 +2,9 @@
 import t from 'tap';
 import { spawn } from 'node:child_process';
 import WsWebSocket from 'ws';
+import * as net from 'node:net';
 import { WebSocket } from '../src/websocket.js';
+import { connect, openClient } from '../src/client/connect.js';
 import { listen, maskedFrame, next, upgradedPeer } from './helpers.js';
 
 /** Counts complete server frames (7-bit lengths only) in a byte stream, by first byte. */
@@ -118,18 +120,29 @@ t.test('pause() stops reading until resume()', async (t) => {
 });
 
 t.test('send refuses what it cannot send', async (t) => {
-  const connecting = new WebSocket('client');
+  // A server that accepts TCP and never answers: the client stays CONNECTING.
+  const silent = net.createServer((s) => s.on('error', () => {}));
+  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+  t.teardown(() => silent.close());
+  const connecting = new WebSocket();
   t.equal(connecting.readyState, WebSocket.CONNECTING);
   t.equal(connecting.bufferedAmount, 0);
+  const outcome = new Promise((resolve) => openClient(connecting, `ws://127.0.0.1:${(silent.address() as net.AddressInfo).port}/`, {}, resolve));
+  t.equal(connecting.readyState, WebSocket.CONNECTING);
   t.throws(() => connecting.send('x'), { code: 'WS_ERR_NOT_OPEN' });
+  t.throws(() => connecting.ping(), { code: 'WS_ERR_NOT_OPEN' });
+  t.throws(() => connecting.close(1005), { code: 'WS_ERR_INVALID_CLOSE_CODE' }, 'arguments are checked in every state');
+  const closed = next<[number]>(connecting, 'close');
   connecting.close();
-  t.equal(connecting.readyState, WebSocket.CLOSED, 'closing before open just gives up');
+  t.match(await outcome, { code: 'WS_ERR_ABORTED', side: 'local' }, 'closing before open just gives up');
+  t.equal((await closed)[0], 1006);
+  t.equal(connecting.readyState, WebSocket.CLOSED);
   const server = await listen(t);
   const connected = next<[WebSocket]>(server, 'connection');
   await upgradedPeer(t, server.address().port);
   const [ws] = await connected;
   t.throws(() => ws.send(Buffer.from([0xff]), { binary: false }), { code: 'WS_ERR_INVALID_UTF8' });
-  t.throws(() => ws.send(42 as unknown as string), TypeError);
+  t.throws(() => ws.send(42 as unknown as string), { code: 'WS_ERR_INVALID_ARGUMENT' });
   t.equal(ws.send('as binary', { binary: true }), true);
   t.equal(ws.send(new DataView(new ArrayBuffer(2))), true);
   ws.terminate();
@@ -150,4 +163,53 @@ t.test('a message listener that throws: the connection closes with 1011 and the 
   t.equal((await closed)[0], 1011, 'the peer learns the server failed');
   t.not((await exited)[0], 0, 'the bug is not swallowed: the process fails');
   t.match(stderr, /listener bug/);
+});
+
+t.test('the verb table, state by state, for both roles', async (t) => {
+  const server = await listen(t, { closeTimeout: 200 });
+  server.on('connection', (ws) => ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary })));
+  for (const role of ['server', 'client'] as const) {
+    const accepted = next<[WebSocket]>(server, 'connection');
+    const client = await connect(server.url);
+    const [serverSide] = await accepted;
+    const ws = role === 'server' ? serverSide : client;
+    // OPEN: every verb goes out.
+    t.equal(ws.readyState, WebSocket.OPEN, `${role}: OPEN`);
+    t.equal(ws.send('x'), true);
+    t.equal(ws.ping('p'), true);
+    t.equal(ws.pong('q'), true);
+    t.throws(() => ws.ping(Buffer.alloc(126)), { code: 'WS_ERR_CONTROL_FRAME_TOO_BIG', side: 'local' }, 'argument errors throw');
+    // CLOSING: data is dropped (false), close() does nothing more.
+    ws.close(1000, 'bye');
+    t.equal(ws.readyState, WebSocket.CLOSING, `${role}: CLOSING`);
+    t.equal(ws.send('x'), false, `${role}: send while CLOSING is dropped`);
+    t.equal(ws.ping(), false);
+    t.equal(ws.pong(), false);
+    ws.close(1000, 'again');
+    t.throws(() => ws.close(1004), { code: 'WS_ERR_INVALID_CLOSE_CODE' }, 'a bad code throws in every state');
+    t.throws(() => ws.send(Buffer.from([0xff]), { binary: false }), { code: 'WS_ERR_INVALID_UTF8' });
+    const [code] = await next<[number]>(ws, 'close');
+    t.equal(code, 1000);
+    // CLOSED: the same answers; terminate does nothing.
+    t.equal(ws.readyState, WebSocket.CLOSED, `${role}: CLOSED`);
+    t.equal(ws.send('x'), false);
+    t.equal(ws.ping(), false);
+    t.equal(ws.pong(), false);
+    ws.close();
+    ws.terminate();
+    t.equal(ws.readyState, WebSocket.CLOSED);
+    if (role === 'server') client.terminate();
+  }
+});
+
+t.test('terminate() while OPEN reports 1006 on both sides', async (t) => {
+  const server = await listen(t);
+  const accepted = next<[WebSocket]>(server, 'connection');
+  const client = await connect(server.url);
+  const [ws] = await accepted;
+  const serverClosed = next<[number, string, boolean]>(ws, 'close');
+  const clientClosed = next<[number, string, boolean]>(client, 'close');
+  client.terminate();
+  t.same(await clientClosed, [1006, '', false]);
+  t.same(await serverClosed, [1006, '', false]);
 });

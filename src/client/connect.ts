@@ -1,15 +1,20 @@
 /**
- * The client: opens a TCP (or TLS) connection, performs the opening handshake of RFC 6455 §4.1
- * with the pure functions of src/handshake, and hands back an OPEN {@link WebSocket}.
+ * The client: opens a TCP (or TLS) connection and runs the opening handshake of RFC 6455 §4.1
+ * through the same lifecycle as the server (src/connection/connection.ts), then hands back an OPEN
+ * {@link WebSocket}.
  */
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 import type { Duplex } from 'node:stream';
-import { WebSocketError } from '../errors.js';
-import { ResponseHeadParser, buildClientRequest, validateServerResponse } from '../handshake/index.js';
+import type { WebSocketError } from '../errors.js';
+import { checkOptions, rule } from '../options.js';
+import { buildClientRequest } from '../handshake/index.js';
+import { Connection } from '../connection/connection.js';
+import { Driver } from '../driver.js';
+import { CONNECTION_RULES, driverSettings } from '../server/settings.js';
 import { WebSocket, type ConnectionOptions } from '../websocket.js';
 
-/** Options of {@link connect}. */
+/** Options of {@link connect}. All are validated when `connect` is called. */
 export interface ClientOptions extends ConnectionOptions {
   /** Subprotocols to offer, by preference (`Sec-WebSocket-Protocol`). */
   protocols?: string[];
@@ -17,7 +22,7 @@ export interface ClientOptions extends ConnectionOptions {
   headers?: Record<string, string>;
   /** The `Origin` header to send (browsers always send one; other clients usually do not). */
   origin?: string;
-  /** Milliseconds for TCP/TLS connect plus the handshake before giving up. Default 10,000. */
+  /** ms for TCP/TLS connect plus the opening handshake before giving up. Default 10,000. */
   handshakeTimeout?: number;
   /** TLS options for `wss://` (ca, cert, servername, …). */
   tls?: tls.ConnectionOptions;
@@ -25,79 +30,77 @@ export interface ClientOptions extends ConnectionOptions {
   rejectUnauthorized?: boolean;
 }
 
-const DEFAULT_HANDSHAKE_TIMEOUT = 10_000;
+const CLIENT_RULES = {
+  ...CONNECTION_RULES,
+  protocols: rule.strings,
+  headers: rule.object,
+  origin: rule.string,
+  handshakeTimeout: rule.milliseconds(1),
+  tls: rule.object,
+  rejectUnauthorized: rule.boolean,
+};
+
+/** ws's client options that do something else here, or nothing. */
+const CLIENT_FOREIGN = {
+  perMessageDeflate: 'is not supported: no compression is offered.',
+  followRedirects: 'is not supported: a redirect fails the handshake with WS_ERR_HANDSHAKE_STATUS (the error carries the response).',
+  maxRedirects: 'is not supported: redirects are not followed.',
+  protocolVersion: 'is not supported: the version is always 13 (RFC 6455 §4.1).',
+  skipUTF8Validation: 'is not supported: text is always validated (RFC 6455 §8.1).',
+  autoPong: 'is not supported: Pings are always answered (RFC 6455 §5.5.2).',
+};
 
 /**
  * Connects to a `ws://` or `wss://` URL.
  *
- * @returns a promise of an OPEN connection; it rejects with a {@link WebSocketError} when the URL
- *   is invalid, the connection fails, the server refuses (the error carries its `status`), the
- *   response breaks RFC 6455 §4.1, or the handshake takes longer than `handshakeTimeout`.
+ * @returns a promise of an OPEN connection; it rejects with a {@link WebSocketError} when an option
+ *   or the URL is invalid (`WS_ERR_INVALID_OPTION`, `WS_ERR_INVALID_URL`), the connection fails
+ *   (`WS_ERR_CONNECT`), the server refuses (`WS_ERR_HANDSHAKE_STATUS`, with its `status`), the
+ *   response breaks RFC 6455 §4.1, the server closes mid-handshake (`WS_ERR_HANDSHAKE_CLOSED`), or the
+ *   handshake takes longer than `handshakeTimeout` (`WS_ERR_HANDSHAKE_TIMEOUT`).
  */
 export function connect(url: string | URL, options: ClientOptions = {}): Promise<WebSocket> {
   return new Promise<WebSocket>((resolve, reject) => {
-    const built = buildClientRequest(url, {
-      protocols: options.protocols,
-      origin: options.origin,
-      headers: options.headers,
-    });
-    const socket: Duplex = built.secure
-      ? tls.connect({
-          host: built.host,
-          port: built.port,
-          servername: built.servername,
-          ...options.tls,
-          rejectUnauthorized: options.rejectUnauthorized ?? options.tls?.rejectUnauthorized ?? true,
-        })
-      : net.connect({ host: built.host, port: built.port });
-    const parser = new ResponseHeadParser();
-
-    // Every path that settles the promise first removes every listener and the timer (cleanup),
-    // so nothing can settle it twice.
-    const fail = (error: WebSocketError): void => {
-      cleanup();
-      socket.destroy();
-      reject(error);
-    };
-    const timeout = options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
-    const timer = setTimeout(() => {
-      const message = `No WebSocket handshake with ${String(url)} within ${timeout} ms.`;
-      fail(new WebSocketError('WS_ERR_HANDSHAKE_TIMEOUT', message, { side: 'local' }));
-    }, timeout);
-    const onError = (error: Error): void =>
-      fail(new WebSocketError('WS_ERR_CONNECT', `Could not connect to ${String(url)}: ${error.message}`, { side: 'remote', cause: error }));
-    const onClose = (): void =>
-      fail(new WebSocketError('WS_ERR_HANDSHAKE_CLOSED', `${String(url)} closed the connection during the handshake.`, { side: 'remote' }));
-    const onData = (chunk: Buffer): void => {
-      const result = parser.push(chunk);
-      if (result.state === 'incomplete') return;
-      if (result.state === 'error') {
-        fail(result.error);
-        return;
-      }
-      const check = validateServerResponse(result.head, { key: built.key, protocols: options.protocols });
-      if (!check.ok) {
-        fail(check.error);
-        return;
-      }
-      cleanup();
-      const ws = new WebSocket('client', options);
-      ws.url = String(url);
-      ws.attach(socket, check.protocol ?? '', '');
-      resolve(ws);
-      // The caller attaches its listeners when the promise settles; frames the server sent right
-      // behind its 101 are delivered after that.
-      setImmediate(() => ws.start(result.rest));
-    };
-    const cleanup = (): void => {
-      clearTimeout(timer);
-      socket.off('data', onData);
-      socket.off('error', onError);
-      socket.off('close', onClose);
-    };
-    socket.on('data', onData);
-    socket.on('error', onError);
-    socket.on('close', onClose);
-    socket.once(built.secure ? 'secureConnect' : 'connect', () => socket.write(built.request));
+    const ws = new WebSocket();
+    openClient(ws, url, options, (error) => (error === undefined ? resolve(ws) : reject(error)));
   });
+}
+
+/**
+ * Starts the client side of `ws`: `done` hears the handshake's outcome once; messages are delivered
+ * from the next turn of the event loop on, so that whoever `done` wakes can listen first.
+ * Throws for invalid options or URL.
+ */
+export function openClient(
+  ws: WebSocket,
+  url: string | URL,
+  options: ClientOptions,
+  done: (error: WebSocketError | undefined) => void,
+): void {
+  checkOptions('connect()', options, CLIENT_RULES, CLIENT_FOREIGN);
+  const built = buildClientRequest(url, { protocols: options.protocols, origin: options.origin, headers: options.headers });
+  const socket: Duplex = built.secure
+    ? tls.connect({
+        host: built.host,
+        port: built.port,
+        servername: built.servername,
+        ...options.tls,
+        rejectUnauthorized: options.rejectUnauthorized ?? options.tls?.rejectUnauthorized ?? true,
+      })
+    : net.connect({ host: built.host, port: built.port });
+  const conn = new Connection({
+    role: 'client',
+    offer: { request: built.request, key: built.key, protocols: options.protocols },
+    maxPayload: options.maxPayload,
+    maxFragments: options.maxFragments,
+  });
+  const driver = new Driver(socket, conn, driverSettings(options, options.handshakeTimeout), ws, undefined);
+  ws.url = String(url);
+  ws.driver = driver;
+  ws.handshakeDone = (error) => {
+    done(error);
+    if (error === undefined) setImmediate(() => driver.start());
+  };
+  // Written as soon as the socket connects (Node holds writes until then).
+  driver.flush();
 }

@@ -7,6 +7,8 @@ export const ConnectionErrorCode = {
   NotOpen: 'WS_ERR_NOT_OPEN',
   /** An option of the wrong type, out of range, or unknown (a typo). Thrown when the object is made. */
   InvalidOption: 'WS_ERR_INVALID_OPTION',
+  /** A method of the lifecycle called in a state it does not apply to (a bug of the binding). Thrown locally. */
+  InvalidState: 'WS_ERR_INVALID_STATE',
   /** An argument of a method of the wrong type or out of range. Thrown locally. */
   InvalidArgument: 'WS_ERR_INVALID_ARGUMENT',
   /** The socket failed (reset, TLS alert, …). */
@@ -15,6 +17,10 @@ export const ConnectionErrorCode = {
   Listener: 'WS_ERR_LISTENER',
   /** A server hook (`verifyClient`, `protocols`, `httpHandler`) threw, rejected or answered something unusable: 500. */
   Hook: 'WS_ERR_HOOK',
+  /** A frame or message that had started was not completed within frameTimeout and minReceiveRate: 1008. */
+  TooSlow: 'WS_ERR_TOO_SLOW',
+  /** The peer answered no heartbeat Ping (no Pong, no complete frame) within heartbeatTimeout: the socket is dropped (1006). */
+  HeartbeatTimeout: 'WS_ERR_HEARTBEAT_TIMEOUT',
   /** The client could not open its TCP or TLS connection. */
   Connect: 'WS_ERR_CONNECT',
   /** The opening handshake did not complete within `handshakeTimeout`. */

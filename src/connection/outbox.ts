@@ -49,6 +49,17 @@ function reserve(n: number): number {
   return offset;
 }
 
+/** Replaces every slab view in `chunks` by a copy in memory of its own. */
+function detachAll(chunks: Buffer[]): void {
+  for (let i = 0; i < chunks.length; i++) {
+    const view = chunks[i];
+    if (!slabs.has(view.buffer)) continue;
+    const own = Buffer.allocUnsafeSlow(view.length);
+    view.copy(own);
+    chunks[i] = own;
+  }
+}
+
 export class Outbox {
   /** Chunks ready to be written, in order. */
   private chunks: Buffer[] = [];
@@ -124,18 +135,20 @@ export class Outbox {
   take(detach = false): Buffer[] {
     this.closeRegion();
     const chunks = this.chunks;
-    if (detach) {
-      for (let i = 0; i < chunks.length; i++) {
-        const view = chunks[i];
-        if (!slabs.has(view.buffer)) continue;
-        const own = Buffer.allocUnsafeSlow(view.length);
-        view.copy(own);
-        chunks[i] = own;
-      }
-    }
+    if (detach) detachAll(chunks);
     this.chunks = [];
     this.bytes = 0;
     return chunks;
+  }
+
+  /**
+   * Keeps everything queued here, in memory of its own. The binding calls this instead of `take`
+   * while the socket has not drained: the bytes then wait in the outbox — counted, and never in the
+   * kernel's or the socket's queue beyond what it already holds — and no view pins a shared slab.
+   */
+  hold(): void {
+    this.closeRegion();
+    detachAll(this.chunks);
   }
 
   /** Grows this outbox's slab region by n bytes and returns where they start. */

@@ -45,6 +45,8 @@ export const HandshakeErrorCode = {
   Accept: 'WS_ERR_HANDSHAKE_ACCEPT',
   /** §4.1 item 1: the server answered another status than 101. */
   Status: 'WS_ERR_HANDSHAKE_STATUS',
+  /** The server's policy refused the upgrade (verifyClient, a limit, shutting down): the status it chose. */
+  Refused: 'WS_ERR_HANDSHAKE_REFUSED',
   /** A server hook (`allowedOrigins`, `protocols`) threw or answered something unusable. 500, side local. */
   Callback: 'WS_ERR_HANDSHAKE_CALLBACK',
   /** A URL that is not ws:, wss:, http: or https:, or has a fragment or credentials. Thrown locally. */

@@ -145,7 +145,9 @@ export async function connectAndRegister(
 ): Promise<Registration> {
   // The key first: the challenge arrives as soon as the connection opens.
   const keys = keyPair ?? (await (options.crypto ?? nodeCrypto).generateKeyPair());
-  const ws = await connect(url, options);
+  // The registration's own options are not the connection's.
+  const { host: _host, crypto: _crypto, timeout: _timeout, ...connection } = options;
+  const ws = await connect(url, connection);
   return register(ws, keys, options).catch((error: unknown) => {
     ws.close(1000);
     throw error;

@@ -3,8 +3,9 @@
  * `node:http` server through {@link WebSocketServer.handleUpgrade}.
  *
  * Standalone, it reads the opening handshake straight off the socket with the project's own
- * HTTP/1.1 head parser (src/handshake) — no `node:http` request and response objects on the way.
- * Both forms share the same validation and the same decisions (src/server/upgrade.ts).
+ * HTTP/1.1 head parser — no `node:http` request and response objects on the way. Both forms go
+ * through the same lifecycle (src/connection/connection.ts): a connection is accepted only by it,
+ * only after the hooks (src/server/hooks.ts) have answered, and never once `close()` has begun.
  */
 import { EventEmitter } from 'node:events';
 import * as net from 'node:net';
@@ -12,30 +13,81 @@ import * as tls from 'node:tls';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketError } from '../errors.js';
+import { checkOptions, rule } from '../options.js';
+import { Connection, ReadyState, type ServerPolicy, type UpgradeOffer } from '../connection/connection.js';
+import { Driver, type DriverSettings, type HandshakeListener } from '../driver.js';
+import type { HeadParserOptions, RequestHead, UpgradeOptions } from '../handshake/index.js';
 import { WebSocket, type ConnectionOptions, type SendData } from '../websocket.js';
 import { broadcast, type SlowClientPolicy } from './broadcast.js';
-import { readRequest, respondAndClose, upgrade, type HttpRequest, type UpgradePolicy } from './upgrade.js';
+import { callbackVerdict, readHttpResponse, readProtocol, readVerdict, runHook, type HttpResponse, type Verdict } from './hooks.js';
+import { CONNECTION_RULES, driverSettings } from './settings.js';
 
-export type { HttpRequest, HttpResponse, VerifyResult } from './upgrade.js';
+export type { HttpResponse } from './hooks.js';
+
+/** A request as the server's hooks see it: the parsed head and the peer's address. */
+export interface HttpRequest extends RequestHead {
+  remoteAddress?: string | undefined;
+}
+
+/** What `verifyClient` answers: true to accept, false to refuse with 401, or a status of its choice. */
+export type VerifyResult = boolean | { status: number; message?: string; headers?: Record<string, string> };
+
+/**
+ * What `verifyClient` is given: the request, with the fields of ws's `info` beside it (`origin`,
+ * `secure`, and `req`, the request itself), so that both of ws's forms read what they expect.
+ */
+export interface VerifyInfo extends HttpRequest {
+  origin: string | undefined;
+  secure: boolean;
+  req: HttpRequest;
+}
+
+/**
+ * `verifyClient(request)` answering `true | false | { status, message?, headers? }` or a promise of
+ * one; or ws's form `verifyClient(info, callback)` — a function declaring two parameters — that calls
+ * `callback(result, code?, message?, headers?)`.
+ */
+export type VerifyClient = (
+  info: VerifyInfo,
+  callback: (result: boolean, code?: number, message?: string, headers?: Record<string, string>) => void,
+) => VerifyResult | Promise<VerifyResult> | void;
 
 /** Options of a {@link WebSocketServer}. Every connection also takes the {@link ConnectionOptions}. */
-export interface ServerOptions extends ConnectionOptions, UpgradePolicy {
-  /** Port to listen on; 0 picks a free one (see {@link WebSocketServer.address}). */
+export interface ServerOptions extends ConnectionOptions, HeadParserOptions {
+  /** Port to listen on; 0 picks a free one (see {@link WebSocketServer.address}). Default 0. */
   port?: number;
   /** Address to listen on. Default '127.0.0.1': listening on every interface is a choice to make, not a default. */
   host?: string;
-  /** Milliseconds a client has to complete its HTTP request before it is dropped (slowloris). Default 10,000. */
+  /** Accept upgrades only on this path (the URL without its query); others get 404. Default: any path. */
+  path?: string;
+  /** ms a client has to complete the opening handshake (TLS included) before it is dropped (slowloris). Default 10,000. */
   handshakeTimeout?: number;
-  /** Most connections at once, handshakes included; more are answered 503. Default: no limit. */
+  /** Most connections at once, counted from TCP accept (handshakes included); more are answered 503. Default: no limit. */
   maxConnections?: number;
   /** TLS options (key, cert, …) to serve `wss://`. */
   tls?: tls.TlsOptions;
   /** Create no listener: connections come only through {@link WebSocketServer.handleUpgrade}. */
   noServer?: boolean;
   /**
+   * Subprotocols by preference (the first one the client also offered is selected), or a function
+   * that picks one of those offered — `(offered, request) => name | undefined`, sync or async
+   * (RFC 6455 §4.2.2). Without it no subprotocol is selected.
+   */
+  protocols?: readonly string[] | ((offered: string[], request: HttpRequest) => string | undefined | Promise<string | undefined>);
+  /** Origins allowed to connect (browsers send one), or a callback; others get 403. Default: any. */
+  allowedOrigins?: UpgradeOptions['allowedOrigins'];
+  /**
+   * Last check before accepting, e.g. authentication from a cookie or header: `(request) => true |
+   * false | { status, message?, headers? }`, or a promise of one. Also ws's form `(info, callback)`.
+   * Anything else it answers, a throw or a rejection, refuses that client with 500 and is reported
+   * as the server's `error`.
+   */
+  verifyClient?: VerifyClient;
+  /** Serves plain HTTP requests (no Upgrade header), e.g. a page: `(request) => { status, headers?, body? }`; without it they get 426. */
+  httpHandler?: (request: HttpRequest) => HttpResponse | Promise<HttpResponse>;
+  /**
    * What {@link WebSocketServer.broadcast} does with a recipient whose buffered bytes exceed
-   * `maxBufferedAmount` (default 4 MiB): 'skip' it for this message (the default, as Python's
-   * websockets does) or 'close' it with 1008. Never does a broadcast buffer without bound.
+   * `maxBufferedAmount` (default 4 MiB): 'skip' it for this message (the default) or 'close' it with 1008.
    */
   slowClient?: SlowClientPolicy;
 }
@@ -44,45 +96,90 @@ export interface ServerOptions extends ConnectionOptions, UpgradePolicy {
 export interface ServerEvents {
   connection: [socket: WebSocket, request: HttpRequest];
   listening: [];
+  /**
+   * A listener error, or a hook that failed (code `WS_ERR_HOOK`, naming the hook and what it
+   * answered). Without a listener, hook failures become process warnings: never a crash.
+   */
   error: [error: Error];
 }
 
-const DEFAULT_HANDSHAKE_TIMEOUT = 10_000;
+const SERVER_RULES = {
+  ...CONNECTION_RULES,
+  port: rule.integer(0, 65535),
+  host: rule.string,
+  path: { accepts: 'a path starting with "/"', check: (v: unknown) => typeof v === 'string' && v.startsWith('/') },
+  handshakeTimeout: rule.milliseconds(1),
+  maxConnections: rule.integer(1),
+  maxHeadSize: rule.bytes(1),
+  maxHeaderCount: rule.integer(1),
+  tls: rule.object,
+  noServer: rule.boolean,
+  protocols: rule.either(rule.strings, rule.function),
+  allowedOrigins: rule.either(rule.strings, rule.function),
+  verifyClient: rule.function,
+  httpHandler: rule.function,
+  slowClient: rule.object,
+};
 
-/** The server a standalone socket belongs to (for the shared 'close' listener). */
+/** ws's option names that do something else here, with what to use instead. */
+const SERVER_FOREIGN = {
+  server: "is ws's; here, call server.handleUpgrade(request, socket, head) from your http server's 'upgrade' event (with noServer: true).",
+  handleProtocols: 'is ws\'s name; here it is "protocols": a list by preference, or a function (offered, request) that picks one.',
+  clientTracking: 'is not needed: every open connection is in server.clients.',
+  perMessageDeflate: 'is not supported: compression offers are declined.',
+  skipUTF8Validation: 'is not supported: text is always validated (RFC 6455 §8.1).',
+  autoPong: 'is not supported: Pings are always answered (RFC 6455 §5.5.2).',
+  backlog: 'is not supported: the listen backlog is Node\'s default.',
+};
+
+const SLOW_CLIENT_RULES = { maxBufferedAmount: rule.bytes(0), policy: rule.oneOf('skip', 'close') };
+
+/** The server a socket in its handshake belongs to, and whether it counts against maxConnections (standalone). */
 const kServer = Symbol('simpatico-ws:server');
-type ServerSocket = net.Socket & { [kServer]: WebSocketServer };
+const kCounted = Symbol('simpatico-ws:counted');
+type ServerSocket = Duplex & { [kServer]: WebSocketServer; [kCounted]?: true };
 
-export class WebSocketServer extends EventEmitter<ServerEvents> {
+export class WebSocketServer extends EventEmitter<ServerEvents> implements HandshakeListener {
   /** Every OPEN or CLOSING connection of this server. */
   readonly clients = new Set<WebSocket>();
   /** Resolves once the server listens (at once with `noServer`); rejects if it cannot. */
   readonly ready: Promise<void>;
   private readonly options: ServerOptions;
+  private readonly settings: DriverSettings;
+  private readonly policy: ServerPolicy;
   private readonly listener: net.Server | undefined;
-  /** Sockets still in their opening handshake, to drop on close(). */
-  private readonly pending = new Set<Duplex>();
+  private readonly secureContext: tls.SecureContext | undefined;
+  /** Connections in their opening handshake, by socket; `handleUpgrade` ones with their callback. */
+  private readonly pending = new Map<Duplex, { driver: Driver; callback: ((ws: WebSocket, request: HttpRequest) => void) | undefined }>();
   private connectionCount = 0;
   private closing = false;
 
+  /** @throws WebSocketError `WS_ERR_INVALID_OPTION` for an option of the wrong type, out of range, or unknown. */
   constructor(options: ServerOptions = {}) {
     super();
+    checkOptions('new WebSocketServer()', options, SERVER_RULES, SERVER_FOREIGN);
+    checkOptions('new WebSocketServer(): slowClient', options.slowClient, SLOW_CLIENT_RULES);
     this.options = options;
+    this.settings = driverSettings(options, options.handshakeTimeout);
+    this.policy = {
+      maxHeadSize: options.maxHeadSize,
+      maxHeaderCount: options.maxHeaderCount,
+      path: options.path,
+      allowedOrigins: options.allowedOrigins,
+      protocols: typeof options.protocols === 'function' ? undefined : options.protocols,
+      serveHttp: options.httpHandler !== undefined,
+    };
     if (options.noServer === true) {
       this.listener = undefined;
+      this.secureContext = undefined;
       this.ready = Promise.resolve();
       return;
     }
-    if (options.tls !== undefined) {
-      const server = tls.createServer(options.tls);
-      server.on('secureConnection', (socket) => this.onSocket(socket));
-      // A client that fails its TLS handshake is its own problem: never the server's 'error'.
-      server.on('tlsClientError', (_error, socket) => socket.destroy());
-      this.listener = server;
-    } else {
-      this.listener = net.createServer((socket) => this.onSocket(socket));
-    }
-    const listener = this.listener;
+    // TLS is set up on each raw socket here rather than by a tls.Server, so that a connection counts
+    // against maxConnections from TCP accept and its TLS handshake runs inside handshakeTimeout.
+    this.secureContext = options.tls === undefined ? undefined : tls.createSecureContext(options.tls);
+    const listener = net.createServer((socket) => this.onSocket(socket));
+    this.listener = listener;
     this.ready = new Promise<void>((resolve, reject) => {
       listener.once('error', reject);
       listener.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
@@ -100,9 +197,7 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
   address(): net.AddressInfo {
     const address = this.listener?.address();
     if (address === undefined || address === null || typeof address === 'string') {
-      throw new WebSocketError('WS_ERR_NOT_LISTENING', 'The server is not listening (noServer, or not ready yet).', {
-        side: 'local',
-      });
+      throw new WebSocketError('WS_ERR_NOT_LISTENING', 'The server is not listening (noServer, or not ready yet).', { side: 'local' });
     }
     return address;
   }
@@ -111,21 +206,21 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
   get url(): string {
     const { address, family, port } = this.address();
     const host = family === 'IPv6' ? `[${address}]` : address;
-    return `${this.options.tls === undefined ? 'ws' : 'wss'}://${host}:${port}${this.options.path ?? '/'}`;
+    return `${this.secureContext === undefined ? 'ws' : 'wss'}://${host}:${port}${this.options.path ?? '/'}`;
   }
 
   /**
    * Completes the opening handshake of a request a `node:http` or `node:https` server received
-   * (its `upgrade` event), with the same checks as the standalone server.
+   * (its `upgrade` event), with the same checks and hooks as the standalone server.
    *
    * @param callback receives the open connection; without one, the server emits `connection`.
    */
-  handleUpgrade(
-    request: IncomingMessage,
-    socket: Duplex,
-    head: Buffer,
-    callback?: (socket: WebSocket, request: HttpRequest) => void,
-  ): void {
+  handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer, callback?: (socket: WebSocket, request: HttpRequest) => void): void {
+    const driver = this.track(socket, callback);
+    if (this.closing) {
+      driver.refuse(503, 'The server is shutting down.');
+      return;
+    }
     // A node:http server always sets method and url on the requests it receives.
     const req: HttpRequest = {
       method: request.method!,
@@ -134,12 +229,7 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
       headers: request.headers,
       remoteAddress: request.socket.remoteAddress,
     };
-    socket.on('error', noop);
-    if (this.closing) {
-      respondAndClose(socket, 503, 'The server is shutting down.');
-      return;
-    }
-    this.accept(req, socket, head, callback);
+    driver.receiveHead(req, head);
   }
 
   /**
@@ -153,7 +243,8 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
   }
 
   /**
-   * Stops accepting, closes every client with 1001 (going away) and resolves when all are gone.
+   * Stops accepting: from now on every handshake is answered 503, including those whose hooks are
+   * still running; closes every client with 1001 (going away) and resolves when all are gone.
    * Clients that do not answer are dropped after their `closeTimeout`.
    */
   async close(): Promise<void> {
@@ -162,7 +253,12 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
       if (this.listener === undefined || !this.listener.listening) resolve();
       else this.listener.close(() => resolve());
     });
-    for (const socket of this.pending) socket.destroy();
+    for (const { driver } of [...this.pending.values()]) {
+      // A request that was read and waits for its hooks gets its answer: 503. A socket that has not
+      // sent a whole request (or not finished TLS) has asked nothing yet: it is dropped.
+      if (driver.awaitingVerdict) driver.refuse(503, 'The server is shutting down.');
+      else driver.terminate();
+    }
     const gone = [...this.clients].map(
       (client) =>
         new Promise<void>((resolve) => {
@@ -173,54 +269,153 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
     await Promise.all([listenerClosed, ...gone]);
   }
 
-  // ---- the standalone path ---------------------------------------------------------------------
+  // ---- the opening handshake (HandshakeListener) --------------------------------------------------
 
-  private onSocket(socket: net.Socket): void {
-    // Errors while the handshake is read (a reset, a TLS alert) end that socket, nothing more.
-    socket.on('error', noop);
-    // (No 'closing' check: close() closes the listener first, and a closed listener accepts nothing.)
-    const max = this.options.maxConnections ?? Infinity;
-    if (this.connectionCount >= max) {
-      respondAndClose(socket, 503, 'The server is at its connection limit; try again later.');
-      return;
+  /** @internal A valid upgrade request: run the hooks, then accept (or refuse). */
+  onUpgrade(driver: Driver, request: RequestHead, offer: UpgradeOffer): void {
+    const req = this.requestOf(driver, request);
+    const verify = this.options.verifyClient;
+    if (verify === undefined) return this.selectProtocol(driver, req, offer);
+    const info: VerifyInfo = { ...req, origin: offer.origin, secure: driver.socket instanceof tls.TLSSocket, req };
+    let verdict: Verdict | Promise<Verdict>;
+    if (verify.length >= 2) {
+      // ws's form: verifyClient(info, callback).
+      verdict = callbackVerdict(verify as (info: unknown, cb: (...args: unknown[]) => void) => unknown, info);
+    } else {
+      const outcome = runHook(() => (verify as (info: VerifyInfo) => unknown)(info));
+      verdict = outcome instanceof Promise ? outcome.then(readVerdict) : readVerdict(outcome);
     }
+    const decide = (v: Verdict): void => {
+      if (this.stillDeciding(driver)) {
+        if (v.accept) this.selectProtocol(driver, req, offer);
+        else if ('error' in v) this.hookFailed(driver, v.error);
+        else this.refuseWith(driver, v.refusal.status, v.refusal.message, v.refusal.headers);
+      }
+    };
+    if (verdict instanceof Promise) void verdict.then(decide);
+    else decide(verdict);
+  }
+
+  /** @internal A plain HTTP request, and an httpHandler to answer it. */
+  onHttp(driver: Driver, request: RequestHead): void {
+    const req = this.requestOf(driver, request);
+    const answer = (outcome: Parameters<typeof readHttpResponse>[0]): void => {
+      if (!this.stillDeciding(driver)) return;
+      const read = readHttpResponse(outcome);
+      if ('error' in read) return this.hookFailed(driver, read.error);
+      try {
+        // HEAD: the GET response's Content-Length without its body (RFC 9110 §9.3.2).
+        driver.respond(read.response, request.method === 'HEAD');
+      } catch (cause) {
+        // A status or header the handler got wrong (e.g. CR LF in a value): its failure, not a crash.
+        this.hookFailed(driver, hookErrorFrom('httpHandler', cause));
+      }
+    };
+    const outcome = runHook(() => this.options.httpHandler!(req));
+    if (outcome instanceof Promise) void outcome.then(answer);
+    else answer(outcome);
+  }
+
+  /** @internal The handshake failed (the error response is on its way). */
+  onRefused(_driver: Driver, _error: WebSocketError): void {
+    // Nothing to do yet: the socket's 'close' releases the slot.
+  }
+
+  private selectProtocol(driver: Driver, req: HttpRequest, offer: UpgradeOffer): void {
+    const select = this.options.protocols;
+    if (typeof select !== 'function') return this.accept(driver, req, offer.protocol ?? '');
+    const outcome = runHook(() => select([...offer.offeredProtocols], req));
+    const chosen = (o: Parameters<typeof readProtocol>[0]): void => {
+      if (!this.stillDeciding(driver)) return;
+      const read = readProtocol(o, offer.offeredProtocols);
+      if ('error' in read) this.hookFailed(driver, read.error);
+      else this.accept(driver, req, read.protocol);
+    };
+    if (outcome instanceof Promise) void outcome.then(chosen);
+    else chosen(outcome);
+  }
+
+  /** The only way in: the lifecycle accepts, the connection gets its facade, then 'connection'. */
+  private accept(driver: Driver, req: HttpRequest, protocol: string): void {
+    const entry = this.pending.get(driver.socket)!;
+    this.pending.delete(driver.socket);
+    const ws = new WebSocket();
+    ws.driver = driver;
+    ws.tracker = this.clients;
+    driver.owner = ws;
+    driver.handshake = undefined;
+    driver.accept(protocol, '');
+    this.clients.add(ws);
+    if (entry.callback !== undefined) entry.callback(ws, req);
+    else this.emit('connection', ws, req);
+    driver.start();
+  }
+
+  /** Whether a hook's answer still matters: the client is still waiting, and close() has not begun (else 503). */
+  private stillDeciding(driver: Driver): boolean {
+    if (driver.conn.state !== ReadyState.CONNECTING) return false;
+    if (!this.closing) return true;
+    driver.refuse(503, 'The server is shutting down.');
+    return false;
+  }
+
+  private refuseWith(driver: Driver, status: number, message: string, headers: Record<string, string> | undefined): void {
+    try {
+      driver.refuse(status, message, headers);
+    } catch (cause) {
+      // Headers with CR or LF in them (response splitting), say: the hook's mistake, not a crash.
+      this.hookFailed(driver, hookErrorFrom('verifyClient', cause));
+    }
+  }
+
+  private hookFailed(driver: Driver, error: WebSocketError): void {
+    driver.refuse(500, 'The server failed to check this request.');
+    this.emitError(error);
+  }
+
+  private requestOf(driver: Driver, request: RequestHead): HttpRequest {
+    return { ...request, remoteAddress: (driver.socket as net.Socket).remoteAddress };
+  }
+
+  // ---- sockets ------------------------------------------------------------------------------------
+
+  private onSocket(raw: net.Socket): void {
+    // A socket may fail at any moment (a reset): its 'close' follows; never the server's 'error'.
+    raw.on('error', noop);
     this.connectionCount++;
-    this.pending.add(socket);
+    const socket = this.secureContext === undefined ? raw : new tls.TLSSocket(raw, { isServer: true, secureContext: this.secureContext });
+    (socket as unknown as ServerSocket)[kCounted] = true;
+    const driver = this.track(socket, undefined);
+    const max = this.options.maxConnections ?? Infinity;
+    if (this.connectionCount > max) driver.refuse(503, 'The server is at its connection limit; try again later.');
+  }
+
+  /** A connection in its opening handshake, under the server's eye until it is accepted or gone. */
+  private track(socket: Duplex, callback: ((ws: WebSocket, request: HttpRequest) => void) | undefined): Driver {
+    const conn = new Connection({ role: 'server', policy: this.policy, maxPayload: this.options.maxPayload, maxFragments: this.options.maxFragments });
+    const driver = new Driver(socket, conn, this.settings, undefined, this);
+    this.pending.set(socket, { driver, callback });
     // One shared listener finds its server on the socket: nothing allocated per connection.
     (socket as ServerSocket)[kServer] = this;
     socket.on('close', WebSocketServer.onSocketClose);
-    readRequest(socket, this.options, this.options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT, (request, head) => {
-      this.pending.delete(socket);
-      this.accept({ ...request, remoteAddress: socket.remoteAddress }, socket, head, undefined);
-    });
+    return driver;
   }
 
   private static onSocketClose(this: ServerSocket): void {
     const server = this[kServer];
-    server.connectionCount--;
     server.pending.delete(this);
-  }
-
-  private accept(
-    request: HttpRequest,
-    socket: Duplex,
-    head: Buffer,
-    callback: ((socket: WebSocket, request: HttpRequest) => void) | undefined,
-  ): void {
-    upgrade(request, socket, this.options, (protocol) => {
-      const ws = new WebSocket('server', this.options);
-      ws.attach(socket, protocol, '');
-      this.clients.add(ws);
-      ws.owner = this.clients;
-      if (callback !== undefined) callback(ws, request);
-      else this.emit('connection', ws, request);
-      ws.start(head);
-    });
+    if (this[kCounted] === true) server.connectionCount--;
   }
 
   private emitError(error: Error): void {
     if (this.listenerCount('error') > 0) this.emit('error', error);
+    else if (error instanceof WebSocketError && error.code === 'WS_ERR_HOOK') process.emitWarning(error);
   }
+}
+
+function hookErrorFrom(hook: string, cause: unknown): WebSocketError {
+  const message = cause instanceof Error ? cause.message : String(cause);
+  return new WebSocketError('WS_ERR_HOOK', `${hook} answered something that cannot be sent: ${message}`, { status: 500, side: 'local', cause });
 }
 
 function noop(): void {}

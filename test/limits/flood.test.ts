@@ -93,9 +93,11 @@ t.test('a peer that does not read pins only what is queued for it, not the share
     await new Promise((r) => setTimeout(r, 5));
   }
   t.ok(slowWs.bufferedAmount >= 256 * 1024, `the slow peer's socket is backed up (${slowWs.bufferedAmount} bytes)`);
-  // What the slow peer's queue keeps alive: every distinct ArrayBuffer behind its queued chunks.
-  // (The socket is private; the test reaches it, and Node's writableBuffer, only to count this.)
-  const queued = (): Buffer[] => (slowWs as unknown as { socket: { writableBuffer: { chunk: Buffer }[] } }).socket.writableBuffer.map((e) => e.chunk);
+  // What the slow peer's queue keeps alive: every distinct ArrayBuffer behind its queued chunks —
+  // those in the socket's queue, and those the outbox holds while the socket has not drained.
+  // (Both are private; the test reaches them, and Node's writableBuffer, only to count this.)
+  const driver = slowWs.driver as unknown as { socket: { writableBuffer: { chunk: Buffer }[] }; conn: { outbox: { chunks: Buffer[] } } };
+  const queued = (): Buffer[] => [...driver.socket.writableBuffer.map((e) => e.chunk), ...driver.conn.outbox.chunks];
   const start = queued().length;
   // Then, until 100 more chunks wait (the kernel still takes a few bytes now and then; at most
   // 2,000 rounds): one tiny pong for the slow peer, and 64 KB of echoes for the fast one, which

@@ -187,7 +187,7 @@ t.test('replies to every message of one TCP read leave in one write', async (t) 
   const writes: number[] = [];
   const [ws] = [...server.clients];
   // Count the socket writes the server makes for the burst.
-  const socket = (ws as unknown as { socket: { write: (...a: unknown[]) => boolean } }).socket;
+  const socket = (ws.driver as unknown as { socket: { write: (...a: unknown[]) => boolean } }).socket;
   const write = socket.write.bind(socket);
   socket.write = (...args: unknown[]) => {
     writes.push((args[0] as Buffer).length);

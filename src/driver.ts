@@ -244,11 +244,11 @@ export class Driver implements Timed {
           if (this.heard) {
             this.heard = false;
             this.setPhase(PING_DUE, this.settings.heartbeatInterval);
-          } else if (conn.ping(EMPTY)) {
+          } else {
+            // (Only an OPEN connection is in this phase: closing moves it to CLOSING.)
+            conn.ping(EMPTY);
             this.setPhase(PONG_DUE, this.settings.heartbeatTimeout);
             this.flush();
-          } else {
-            this.setPhase(NONE, 0);
           }
           break;
         case PONG_DUE:

@@ -351,12 +351,12 @@ export class WebSocketServer extends EventEmitter<ServerEvents> implements Hands
     driver.start();
   }
 
-  /** Whether a hook's answer still matters: the client is still waiting, and close() has not begun (else 503). */
+  /**
+   * Whether a hook's answer still matters: the client is still waiting. (Once close() has begun,
+   * every waiting handshake has been answered 503, so a late 'yes' finds it no longer CONNECTING.)
+   */
   private stillDeciding(driver: Driver): boolean {
-    if (driver.conn.state !== ReadyState.CONNECTING) return false;
-    if (!this.closing) return true;
-    driver.refuse(503, 'The server is shutting down.');
-    return false;
+    return driver.conn.state === ReadyState.CONNECTING;
   }
 
   private refuseWith(driver: Driver, status: number, message: string, headers: Record<string, string> | undefined): void {

@@ -351,3 +351,12 @@ t.test('a protocol error after a message: the reply goes out before the failing 
   p.discardEvents();
   t.equal(p.pendingEvents, 0);
 });
+
+t.test('end is asked for once, even when a failure follows the closing handshake', async (t) => {
+  const [p, rec, read] = make('server');
+  p.receive(clientFrame(0x8, hex('03e8')));
+  read();
+  p.fail(new WebSocketError('WS_ERR_TOO_SLOW', 'late', { side: 'remote', closeCode: 1008 }));
+  read();
+  t.same(rec.all, ['close', 'end']);
+});

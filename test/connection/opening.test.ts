@@ -19,7 +19,8 @@ function drain(p: Connection): ConnectionEvent[] {
 }
 const types = (events: ConnectionEvent[]): string[] => events.map((e) => e.type);
 const out = (p: Connection): string => Buffer.concat(p.outbox.take()).toString('latin1');
-const maskedHello = Buffer.from('818537fa213d7f9f4d5158', 'hex');
+/** A fresh masked "Hello" each time: the receiver unmasks in place the chunks it is given. */
+const hello = (): Buffer => Buffer.from('818537fa213d7f9f4d5158', 'hex');
 
 t.test('server: a valid request, byte by byte, reports upgrade; accept() writes the 101 and opens', async (t) => {
   const p = new Connection({ role: 'server' });
@@ -48,11 +49,12 @@ t.test('server: a valid request, byte by byte, reports upgrade; accept() writes 
 
 t.test('server: frames pipelined behind the request are delivered after accept, in order', async (t) => {
   const p = new Connection({ role: 'server', policy: { protocols: ['superchat'] } });
-  p.receive(Buffer.concat([Buffer.from(request('Sec-WebSocket-Protocol: chat, superchat\r\n')), maskedHello.subarray(0, 3)]));
-  p.receive(maskedHello.subarray(3));
+  const frame = hello();
+  p.receive(Buffer.concat([Buffer.from(request('Sec-WebSocket-Protocol: chat, superchat\r\n')), frame.subarray(0, 3)]));
+  p.receive(frame.subarray(3));
   const [upgrade] = drain(p);
   t.equal(upgrade.type === 'upgrade' && upgrade.offer.protocol, 'superchat', 'a protocol list selects by preference');
-  t.equal(p.bufferedBytes, maskedHello.length, 'held until the verdict');
+  t.equal(p.bufferedBytes, frame.length, 'held until the verdict');
   p.accept();
   const events = drain(p);
   t.same(types(events), ['open', 'message']);
@@ -115,7 +117,7 @@ t.test('server: another path gets 404; refuse() and respond() answer and end', a
 t.test('server embedded in node:http: a head parsed elsewhere goes through the same checks', async (t) => {
   const p = new Connection({ role: 'server' });
   const head = { method: 'GET', url: '/', httpVersion: '1.1', headers: { host: 'a', upgrade: 'websocket', connection: 'Upgrade', 'sec-websocket-key': KEY, 'sec-websocket-version': '13' } };
-  p.receiveHead(head, maskedHello);
+  p.receiveHead(head, hello());
   t.same(types(drain(p)), ['upgrade']);
   p.accept();
   t.same(types(drain(p)), ['open', 'message']);
@@ -160,4 +162,19 @@ t.test('client: any answer but a valid 101 is refused (§4.1)', async (t) => {
     p.transportClosed();
     t.match(drain(p), [{ type: 'closed', code: 1006, wasClean: false }]);
   }
+});
+
+t.test('server: bytes that arrive while the verdict is pending are held, whatever their chunks', async (t) => {
+  const p = new Connection({ role: 'server' });
+  t.equal(p.bufferedBytes, 0);
+  p.receive(Buffer.from(request()));
+  t.equal(p.awaitingVerdict, true);
+  const frame = hello();
+  p.receive(frame.subarray(0, 4));
+  p.receive(frame.subarray(4));
+  t.equal(p.bufferedBytes, frame.length);
+  drain(p);
+  p.accept();
+  t.equal(p.awaitingVerdict, false);
+  t.same(types(drain(p)), ['open', 'message']);
 });

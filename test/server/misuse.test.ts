@@ -63,6 +63,7 @@ t.test('hooks that return the wrong thing, throw or reject: 500 for that client,
     ['/async-undefined', 500],
     ['/thenable-throws', 500],
     ['/bad-header', 500],
+    ['/headers-not-object', 500],
     ['/false', 401],
     ['/forbidden', 403],
     ['/async-true', 101],
@@ -84,6 +85,8 @@ t.test('hooks that return the wrong thing, throw or reject: 500 for that client,
     ['/cb-bad-code', 500],
     ['/cb-undefined', 500],
     ['/cb-throws', 500],
+    ['/cb-async-reject', 500],
+    ['/cb-async-true', 101],
   ];
   for (const [path, status] of callbackCases) {
     t.equal((await ask(callbackPort, path)).status, status, `ws's verifyClient(info, callback) ${path} → ${status}`);
@@ -102,6 +105,7 @@ t.test('hooks that return the wrong thing, throw or reject: 500 for that client,
     ['sel-throw, b', 500, undefined],
     ['sel-reject, b', 500, undefined],
   ];
+  t.equal((await ask(port, '/sel-none')).status, 500, 'a selector that picks when nothing was offered');
   for (const [offer, status, chosen] of selectorCases) {
     const answer = await ask(port, '/', `Sec-WebSocket-Protocol: ${offer}\r\n`);
     t.equal(answer.status, status, `protocols(${offer}) → ${status}`);
@@ -132,11 +136,12 @@ t.test('hooks that return the wrong thing, throw or reject: 500 for that client,
     .filter(Boolean)
     .map((line) => JSON.parse(line) as { error: string; message: string });
   t.ok(errors.every((e) => e.error === 'WS_ERR_HOOK'), 'each failure is a WS_ERR_HOOK error event');
-  t.equal(errors.length, 10 + 3 + 4 + 6, 'one error event per failed hook');
+  t.equal(errors.length, 11 + 4 + 5 + 6, 'one error event per failed hook');
   t.ok(errors.some((e) => /^verifyClient returned undefined; expected true, false, or \{ status/.test(e.message)), 'the message names the hook and what it returned');
   t.ok(errors.some((e) => /^protocols returned "other" \(a string\); expected one of the offered subprotocols \(sel-unoffered, b\)/.test(e.message)));
   t.ok(errors.some((e) => /^httpHandler threw/.test(e.message)));
   t.ok(errors.some((e) => /^verifyClient called back with code 99/.test(e.message)));
+  t.ok(errors.some((e) => /expected one of the offered subprotocols \(none\)/.test(e.message)));
   t.equal(stderr, '', 'nothing uncaught');
 });
 

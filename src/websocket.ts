@@ -73,7 +73,8 @@ export interface WebSocketEvents {
 /** Data a WebSocket can send. Strings go as text, everything else as binary unless told otherwise. */
 export type SendData = string | Buffer | ArrayBuffer | ArrayBufferView;
 
-export class WebSocket extends EventEmitter<WebSocketEvents> implements DriverOwner {
+// (It is the driver's DriverOwner; no `implements` clause, so the published types show only the public API.)
+export class WebSocket extends EventEmitter<WebSocketEvents> {
   static readonly CONNECTING = ReadyState.CONNECTING;
   static readonly OPEN = ReadyState.OPEN;
   static readonly CLOSING = ReadyState.CLOSING;

@@ -139,7 +139,8 @@ const kServer = Symbol('simpatico-ws:server');
 const kCounted = Symbol('simpatico-ws:counted');
 type ServerSocket = Duplex & { [kServer]: WebSocketServer; [kCounted]?: true };
 
-export class WebSocketServer extends EventEmitter<ServerEvents> implements HandshakeListener {
+// (It is the drivers' HandshakeListener; no `implements` clause, so the published types show only the public API.)
+export class WebSocketServer extends EventEmitter<ServerEvents> {
   /** Every OPEN or CLOSING connection of this server. */
   readonly clients = new Set<WebSocket>();
   /** Resolves once the server listens (at once with `noServer`); rejects if it cannot. */

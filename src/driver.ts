@@ -14,7 +14,7 @@
  */
 import type { Duplex } from 'node:stream';
 import { Socket } from 'node:net';
-import { WebSocketError } from './errors.js';
+import { WebSocketError, type ErrorCode } from './errors.js';
 import { Connection, ReadyState, type ConnectionEvent, type UpgradeOffer } from './connection/connection.js';
 import type { RequestHead, ResponseHead } from './handshake/index.js';
 import { arm, disarm, now, type Timed } from './sweep.js';
@@ -166,8 +166,8 @@ export class Driver implements Timed {
   }
 
   /** Server: refuse the upgrade or plain request with an HTTP error response. */
-  refuse(status: number, message: string, headers?: Record<string, string>): void {
-    this.conn.refuse(status, message, headers);
+  refuse(status: number, message: string, headers?: Record<string, string>, code?: ErrorCode): void {
+    this.conn.refuse(status, message, headers, code);
     this.settle();
   }
 
@@ -185,6 +185,17 @@ export class Driver implements Timed {
   resume(): void {
     this.pausedByUser = false;
     if (!this.readPausedForWrite && this.conn.state !== ReadyState.CONNECTING) this.socket.resume();
+  }
+
+  /**
+   * Sheds a recipient that is not keeping up: what waits in the outbox is dropped (that is the
+   * memory being reclaimed), the connection fails with `error`'s close code and TCP ends.
+   */
+  shed(error: WebSocketError): void {
+    this.conn.outbox.clear();
+    this.conn.fail(error, error.message);
+    this.owner?.onError(error);
+    this.settle();
   }
 
   /** Destroys the socket at once, without a closing handshake (the close reports 1006). */
@@ -217,10 +228,12 @@ export class Driver implements Timed {
     const conn = this.conn;
     if (this.progressSince >= 0 && time >= this.progressDeadline()) {
       this.progressSince = -1;
-      conn.fail(new WebSocketError('WS_ERR_TOO_SLOW', 'A frame or message was not completed in time (frameTimeout, minReceiveRate).', {
+      const error = new WebSocketError('WS_ERR_TOO_SLOW', 'A frame or message was not completed in time (frameTimeout, minReceiveRate).', {
         closeCode: 1008,
         side: 'remote',
-      }));
+      });
+      conn.fail(error);
+      this.owner?.onError(error);
       this.settle();
     }
     if (time >= this.phaseAt) {
@@ -394,7 +407,8 @@ export class Driver implements Timed {
 
   /** Writes what is queued, then ends TCP; a peer that never acknowledges must not keep the socket. */
   private end(): void {
-    this.flush();
+    // Everything queued goes before the FIN, drained or not: the Close frame is last in it.
+    this.flush(true);
     const socket = this.socket;
     if (!socket.writableEnded) socket.end();
     if (this.conn.state === ReadyState.CLOSED) {
@@ -409,12 +423,15 @@ export class Driver implements Timed {
 
   // ---- writing ------------------------------------------------------------------------------------
 
-  /** Writes what the connection queued, in as few writes as the outbox allows. */
-  flush(): void {
+  /**
+   * Writes what the connection queued, in as few writes as the outbox allows; while the socket has
+   * not drained it keeps the bytes, unless `all` (the connection is ending).
+   */
+  flush(all = false): void {
     const outbox = this.conn.outbox;
     const socket = this.socket;
     if (outbox.bytes === 0 || socket.destroyed || socket.writableEnded) return;
-    if (socket.writableNeedDrain) {
+    if (socket.writableNeedDrain && !all) {
       // The socket has not drained: adding to its queue would hide bytes from our accounting and
       // grow memory we do not bound. They wait in the outbox, in memory of their own, until 'drain'.
       outbox.hold();

@@ -70,6 +70,12 @@ export interface WebSocketEvents {
   drain: [];
 }
 
+/** Who keeps count of a server's connections. @internal */
+export interface Tracker {
+  report(error: WebSocketError, ws: WebSocket): void;
+  release(ws: WebSocket): void;
+}
+
 /** Data a WebSocket can send. Strings go as text, everything else as binary unless told otherwise. */
 export type SendData = string | Buffer | ArrayBuffer | ArrayBufferView;
 
@@ -88,8 +94,8 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
   url = '';
   /** @internal */
   driver: Driver | undefined = undefined;
-  /** @internal Told when the connection is CLOSED (a server's `clients`). */
-  tracker: Set<WebSocket> | undefined = undefined;
+  /** @internal Told of this connection's errors, and when it is CLOSED (its server). */
+  tracker: Tracker | undefined = undefined;
   /** @internal Client: told of the handshake's outcome (connect()'s promise). */
   handshakeDone: ((error: WebSocketError | undefined) => void) | undefined = undefined;
 
@@ -202,6 +208,16 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
   }
 
   /**
+   * Drops what waits to be sent and fails the connection with `code` (a recipient too slow to keep).
+   * @internal
+   */
+  shed(code: number, reason: string): void {
+    const driver = this.driver;
+    if (driver === undefined || driver.conn.state !== ReadyState.OPEN) return;
+    driver.shed(new WebSocketError('WS_ERR_TOO_SLOW', reason, { closeCode: code, side: 'remote' }));
+  }
+
+  /**
    * Queues bytes that already form a complete frame, encoded once for many recipients.
    * @returns as {@link send}.
    * @internal
@@ -251,12 +267,13 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
 
   /** @internal */
   onError(error: WebSocketError): void {
+    this.tracker?.report(error, this);
     this.emitError(error);
   }
 
   /** @internal */
   onClosed(code: number, reason: string, wasClean: boolean): void {
-    this.tracker?.delete(this);
+    this.tracker?.release(this);
     const done = this.handshakeDone;
     this.handshakeDone = undefined;
     // The server closed the TCP connection in the middle of the opening handshake.

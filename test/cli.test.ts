@@ -1,6 +1,7 @@
 // The simpatico-ws command: echo, client-echo, help and errors.
 import t from 'tap';
 import { spawn } from 'node:child_process';
+import * as net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import WsWebSocket, { WebSocketServer as WsServer } from 'ws';
 import { main, type CliIO } from '../src/cli.js';
@@ -102,4 +103,64 @@ t.test('the program itself: runs from the command line and stops on SIGTERM', as
   const [badCode] = await next<[number]>(bad, 'exit');
   t.equal(badCode, 1, 'a bad option exits non-zero');
   t.match(stderr, /^simpatico-ws echo: --port must be a whole number/);
+});
+
+t.test('echo reports what it refuses on stderr, one line each; --log json; --quiet', async (t) => {
+  for (const mode of ['text', 'json', 'quiet'] as const) {
+    const stop = new AbortController();
+    const cli = io(stop.signal);
+    const flags = mode === 'quiet' ? ['--quiet'] : ['--log', mode];
+    const running = main(['echo', '--port', '0', '--max-payload', '10', '--max-connections', '5', '--heartbeat', '30', ...flags], cli);
+    while (cli.lines.length === 0) await new Promise((r) => setTimeout(r, 5));
+    const url = cli.lines[0];
+    const port = Number(new URL(url).port);
+    // A request that is not an upgrade: refused with 426.
+    const plain = net.connect({ port, host: '127.0.0.1' });
+    plain.on('error', () => {});
+    plain.resume();
+    plain.write(`GET / HTTP/1.1\r\nHost: x\r\n\r\n`);
+    await next(plain, 'close');
+    // A message over --max-payload: the connection is closed with 1009.
+    const client = new WsWebSocket(url);
+    await next(client, 'open');
+    client.send('eleven bytes');
+    t.equal((await next<[number]>(client, 'close'))[0], 1009);
+    for (let i = 0; i < 100 && cli.errors.length < (mode === 'quiet' ? 0 : 2); i++) await new Promise((r) => setTimeout(r, 10));
+    if (mode === 'quiet') {
+      t.same(cli.errors, [], '--quiet: nothing but the URL');
+    } else if (mode === 'text') {
+      t.match(cli.errors[0], /^simpatico-ws: refused address=127\.0\.0\.1 status=426 code=WS_ERR_HANDSHAKE_NOT_UPGRADE — /);
+      t.match(cli.errors[1], /^simpatico-ws: closed address=127\.0\.0\.1 close=1009 code=WS_ERR_MESSAGE_TOO_BIG — /);
+    } else {
+      t.match(JSON.parse(cli.errors[0]), { event: 'refused', status: 426, code: 'WS_ERR_HANDSHAKE_NOT_UPGRADE', address: '127.0.0.1' });
+      t.match(JSON.parse(cli.errors[1]), { event: 'closed', close: 1009, code: 'WS_ERR_MESSAGE_TOO_BIG' });
+    }
+    stop.abort();
+    t.equal(await running, 0);
+  }
+  const badLog = io();
+  t.equal(await main(['echo', '--log', 'xml'], badLog), 1);
+  t.match(badLog.errors[0], /--log must be text or json, not 'xml'/);
+  const badBeat = io();
+  t.equal(await main(['echo', '--heartbeat=-1'], badBeat), 1);
+  t.match(badBeat.errors[0], /--heartbeat must be a number of seconds from 0/);
+  const both = io();
+  t.equal(await main(['client-echo', 'ws://127.0.0.1:1/', '--max-payload', '1', '--max-message', '1'], both), 1);
+  t.match(both.errors[0], /--max-payload and --max-message are the same limit/);
+});
+
+t.test('client-echo takes --max-payload (or --max-message) and --heartbeat', async (t) => {
+  const server = new WsServer({ port: 0, host: '127.0.0.1' });
+  await next(server, 'listening');
+  t.teardown(() => server.close());
+  const url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  server.once('connection', (ws) => ws.send(Buffer.alloc(101)));
+  const small = io();
+  t.equal(await main(['client-echo', url, '--max-message', '100', '--heartbeat', '0'], small), 1, 'a message over the limit closes with 1009');
+  t.match(small.errors[0], /closed abnormally \(1009\)/);
+  server.once('connection', (ws) => {
+    ws.send(Buffer.alloc(101));
+    ws.once('message', () => ws.close(1000));
+  });
+  t.equal(await main(['client-echo', url, '--max-payload', '101'], io()), 0);
 });

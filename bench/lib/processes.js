@@ -27,7 +27,8 @@ export const SERVER_DEFS = [
     id: 'simpatico',
     label: 'simpatico-ws',
     script: 'dist/cli.js',
-    args: ['echo', '--port', '0', '--host', HOST],
+    // --quiet: the load generator's connections are not refusals worth a line; the idle-memory case holds 10,000.
+    args: ['echo', '--port', '0', '--host', HOST, '--max-connections', '100000', '--quiet'],
     env: {},
     raw: false,
   },

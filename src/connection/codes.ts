@@ -29,6 +29,12 @@ export const ConnectionErrorCode = {
   HandshakeClosed: 'WS_ERR_HANDSHAKE_CLOSED',
   /** The connection was closed or terminated before it opened. */
   Aborted: 'WS_ERR_ABORTED',
+  /** The server is at maxConnections: 503 with Retry-After. */
+  ConnectionLimit: 'WS_ERR_CONNECTION_LIMIT',
+  /** One address is over maxConnectionsPerAddress or maxHandshakesPerAddress: 429 with Retry-After. */
+  AddressLimit: 'WS_ERR_ADDRESS_LIMIT',
+  /** The server's close() has begun: 503. */
+  ShuttingDown: 'WS_ERR_SHUTTING_DOWN',
   /** The server is not listening (noServer, or not ready yet). */
   NotListening: 'WS_ERR_NOT_LISTENING',
 } as const;

@@ -43,7 +43,7 @@ import {
   type UpgradeDecision,
   type UpgradeOptions,
 } from '../handshake/index.js';
-import { WebSocketError } from '../errors.js';
+import { WebSocketError, type ErrorCode } from '../errors.js';
 import { Outbox } from './outbox.js';
 
 /** The four states of RFC 6455 (§4.1, §7), numbered as the WHATWG WebSocket's `readyState`. */
@@ -316,11 +316,11 @@ export class Connection implements ReceiverSink {
    * Server: refuse the upgrade (or the plain request) with an HTTP error response, and end TCP.
    * Also before the request is read, e.g. at a connection limit (503).
    */
-  refuse(status: number, message: string, headers?: Record<string, string>): void {
+  refuse(status: number, message: string, headers?: Record<string, string>, code: ErrorCode = 'WS_ERR_HANDSHAKE_REFUSED'): void {
     this.expect(this.role === 'server' && this._state === ReadyState.CONNECTING, 'refuse');
     // Built first: a status or header the caller got wrong throws before anything changes.
     const response = buildErrorResponse(status, message, headers);
-    const error = new WebSocketError('WS_ERR_HANDSHAKE_REFUSED', message, { status, side: 'remote' });
+    const error = new WebSocketError(code, message, { status, side: 'remote' });
     this.refuseWith(error, response);
   }
 
@@ -410,17 +410,18 @@ export class Connection implements ReceiverSink {
 
   /**
    * Fails the connection from this side (§7.1.7), e.g. 1011 when the application itself broke or a
-   * peer was too slow: queue a Close frame if none was sent, then end TCP.
+   * peer was too slow: queue a Close frame if none was sent (with `reason`, at most 123 bytes; none
+   * for the peer's protocol errors, whose details stay here), then end TCP.
    */
-  fail(error: WebSocketError): void {
+  fail(error: WebSocketError, reason = ''): void {
     if (this.failure !== undefined || (this._state !== ReadyState.OPEN && this._state !== ReadyState.CLOSING)) return;
     this.failure = error;
     if (!this.closeSent) {
-      this.outbox.frame(Opcode.Close, encodeClosePayload(error.closeCode ?? 1011, ''), true);
+      this.outbox.frame(Opcode.Close, encodeClosePayload(error.closeCode ?? 1011, reason), true);
       this.closeSent = true;
     }
     this.closeCode = error.closeCode ?? 1011;
-    this.closeReason = '';
+    this.closeReason = reason;
     this._state = ReadyState.CLOSING;
     this.end();
   }

@@ -141,6 +141,13 @@ export class Outbox {
     return chunks;
   }
 
+  /** Drops everything queued and not yet taken (a recipient too slow to keep: its backlog is shed). */
+  clear(): void {
+    this.closeRegion();
+    this.chunks = [];
+    this.bytes = 0;
+  }
+
   /**
    * Keeps everything queued here, in memory of its own. The binding calls this instead of `take`
    * while the socket has not drained: the bytes then wait in the outbox — counted, and never in the

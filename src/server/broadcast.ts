@@ -7,12 +7,18 @@
 import { Opcode, encodeFrame } from '../frames/index.js';
 import { WebSocket, toBuffer, type SendData } from '../websocket.js';
 
-/** What a broadcast does with a recipient that is not keeping up. */
+/** What a broadcast does with recipients that are not keeping up. */
 export interface SlowClientPolicy {
-  /** Buffered outgoing bytes above which a recipient is slow. Default 4 MiB. */
+  /** Buffered outgoing bytes above which a recipient is slow. Default 1 MiB. */
   maxBufferedAmount?: number;
-  /** 'skip' it for this message (the default, as Python's websockets does), or 'close' it with 1008. */
+  /** 'skip' it for this message (the default, as Python's websockets does), or 'close' it: its backlog is dropped and it is closed with 1008. */
   policy?: 'skip' | 'close';
+  /**
+   * Buffered outgoing bytes of all the recipients of one broadcast together, above which the
+   * slowest are shed (backlog dropped, closed with 1013 "try again later") until the rest fit.
+   * Default 64 MiB. Counted as queued, so a frame shared by N recipients counts N times.
+   */
+  maxTotalBufferedAmount?: number;
 }
 
 export interface BroadcastOptions {
@@ -23,8 +29,10 @@ export interface BroadcastOptions {
   slowClient?: SlowClientPolicy;
 }
 
-export const DEFAULT_SLOW_CLIENT_BYTES = 4 * 1024 * 1024;
-const SLOW_REASON = 'Too slow: messages were piling up';
+export const DEFAULT_SLOW_CLIENT_BYTES = 1024 * 1024;
+export const DEFAULT_BROADCAST_BUDGET = 64 * 1024 * 1024;
+const SLOW_REASON = 'too slow: messages were piling up';
+const BUDGET_REASON = 'try again later: the server is over its outgoing budget';
 
 /**
  * Sends one message to every OPEN connection of `recipients`, encoding the frame once.
@@ -35,16 +43,27 @@ export function broadcast(recipients: Iterable<WebSocket>, data: SendData, optio
   const payload = typeof data === 'string' ? Buffer.from(data, 'utf8') : toBuffer(data);
   const frame = Buffer.concat(encodeFrame(isBinary ? Opcode.Binary : Opcode.Text, payload));
   const limit = options.slowClient?.maxBufferedAmount ?? DEFAULT_SLOW_CLIENT_BYTES;
+  const budget = options.slowClient?.maxTotalBufferedAmount ?? DEFAULT_BROADCAST_BUDGET;
   const closeSlow = options.slowClient?.policy === 'close';
-  let sent = 0;
+  const sent: WebSocket[] = [];
+  let total = 0;
   for (const client of recipients) {
     if (client === options.except || client.readyState !== WebSocket.OPEN) continue;
     if (client.bufferedAmount > limit) {
-      if (closeSlow) client.close(1008, SLOW_REASON);
+      if (closeSlow) client.shed(1008, SLOW_REASON);
       continue;
     }
     client.sendEncoded(frame);
-    sent++;
+    sent.push(client);
+    total += client.bufferedAmount;
   }
-  return sent;
+  if (total > budget) {
+    // Over the budget: shed the slowest first, until what the rest hold fits.
+    sent.sort((a, b) => b.bufferedAmount - a.bufferedAmount);
+    for (let i = 0; i < sent.length && total > budget; i++) {
+      total -= sent[i].bufferedAmount;
+      sent[i].shed(1013, BUDGET_REASON);
+    }
+  }
+  return sent.length;
 }

@@ -17,7 +17,7 @@ import { checkOptions, rule } from '../options.js';
 import { Connection, ReadyState, type ServerPolicy, type UpgradeOffer } from '../connection/connection.js';
 import { Driver, type DriverSettings, type HandshakeListener } from '../driver.js';
 import type { HeadParserOptions, RequestHead, UpgradeOptions } from '../handshake/index.js';
-import { WebSocket, type ConnectionOptions, type SendData } from '../websocket.js';
+import { WebSocket, type ConnectionOptions, type SendData, type Tracker } from '../websocket.js';
 import { broadcast, type SlowClientPolicy } from './broadcast.js';
 import { callbackVerdict, readHttpResponse, readProtocol, readVerdict, runHook, type HttpResponse, type Verdict } from './hooks.js';
 import { CONNECTION_RULES, driverSettings } from './settings.js';
@@ -62,8 +62,15 @@ export interface ServerOptions extends ConnectionOptions, HeadParserOptions {
   path?: string;
   /** ms a client has to complete the opening handshake (TLS included) before it is dropped (slowloris). Default 10,000. */
   handshakeTimeout?: number;
-  /** Most connections at once, counted from TCP accept (handshakes included); more are answered 503. Default: no limit. */
+  /** Most connections at once, counted from TCP accept (handshakes included); more are answered 503 with Retry-After. Default: no limit. */
   maxConnections?: number;
+  /**
+   * Most connections at once from one IP address, handshakes included; more are answered 429 with
+   * Retry-After. Default: no limit. Behind a proxy every client has the proxy's address.
+   */
+  maxConnectionsPerAddress?: number;
+  /** Most opening handshakes in progress at once from one IP address (silent sockets, slowloris); more get 429. Default: no limit. */
+  maxHandshakesPerAddress?: number;
   /** TLS options (key, cert, …) to serve `wss://`. */
   tls?: tls.TlsOptions;
   /** Create no listener: connections come only through {@link WebSocketServer.handleUpgrade}. */
@@ -86,8 +93,10 @@ export interface ServerOptions extends ConnectionOptions, HeadParserOptions {
   /** Serves plain HTTP requests (no Upgrade header), e.g. a page: `(request) => { status, headers?, body? }`; without it they get 426. */
   httpHandler?: (request: HttpRequest) => HttpResponse | Promise<HttpResponse>;
   /**
-   * What {@link WebSocketServer.broadcast} does with a recipient whose buffered bytes exceed
-   * `maxBufferedAmount` (default 4 MiB): 'skip' it for this message (the default) or 'close' it with 1008.
+   * What {@link WebSocketServer.broadcast} does with recipients that are not keeping up: one over
+   * `maxBufferedAmount` (default 1 MiB) is skipped for that message ('skip', the default) or shed
+   * ('close': its backlog dropped, closed with 1008); past `maxTotalBufferedAmount` for all
+   * recipients together (default 64 MiB) the slowest are shed with 1013.
    */
   slowClient?: SlowClientPolicy;
 }
@@ -96,6 +105,14 @@ export interface ServerOptions extends ConnectionOptions, HeadParserOptions {
 export interface ServerEvents {
   connection: [socket: WebSocket, request: HttpRequest];
   listening: [];
+  /**
+   * A handshake that did not become a connection, and why: an invalid request (its 4xx), a refusal
+   * by `verifyClient`, a limit (503, 429), the shutdown (503), a failed hook (500), or the handshake
+   * timeout. `error.status` is what the client was answered (none for a timeout).
+   */
+  refused: [error: WebSocketError, address: string | undefined];
+  /** A connection's own failure: the peer broke the protocol (1002, 1007, 1009), was too slow, stopped answering, or the socket failed. */
+  connectionError: [error: WebSocketError, socket: WebSocket];
   /**
    * A listener error, or a hook that failed (code `WS_ERR_HOOK`, naming the hook and what it
    * answered). Without a listener, hook failures become process warnings: never a crash.
@@ -110,6 +127,8 @@ const SERVER_RULES = {
   path: { accepts: 'a path starting with "/"', check: (v: unknown) => typeof v === 'string' && v.startsWith('/') },
   handshakeTimeout: rule.milliseconds(1),
   maxConnections: rule.integer(1),
+  maxConnectionsPerAddress: rule.integer(1),
+  maxHandshakesPerAddress: rule.integer(1),
   maxHeadSize: rule.bytes(1),
   maxHeaderCount: rule.integer(1),
   tls: rule.object,
@@ -132,12 +151,22 @@ const SERVER_FOREIGN = {
   backlog: 'is not supported: the listen backlog is Node\'s default.',
 };
 
-const SLOW_CLIENT_RULES = { maxBufferedAmount: rule.bytes(0), policy: rule.oneOf('skip', 'close') };
+const SLOW_CLIENT_RULES = { maxBufferedAmount: rule.bytes(0), policy: rule.oneOf('skip', 'close'), maxTotalBufferedAmount: rule.bytes(0) };
 
-/** The server a socket in its handshake belongs to, and whether it counts against maxConnections (standalone). */
+/** The server a socket belongs to, and its address's count (standalone sockets: they count against the limits). */
 const kServer = Symbol('simpatico-ws:server');
-const kCounted = Symbol('simpatico-ws:counted');
-type ServerSocket = Duplex & { [kServer]: WebSocketServer; [kCounted]?: true };
+const kAddress = Symbol('simpatico-ws:address');
+type ServerSocket = Duplex & { [kServer]: WebSocketServer; [kAddress]?: AddressCount };
+
+/** Connections and handshakes in progress from one address. */
+interface AddressCount {
+  address: string;
+  connections: number;
+  handshakes: number;
+}
+
+/** How long a client refused by a limit is told to wait (RFC 9110 §10.2.3), in seconds. */
+const RETRY_AFTER = '5';
 
 // (It is the drivers' HandshakeListener; no `implements` clause, so the published types show only the public API.)
 export class WebSocketServer extends EventEmitter<ServerEvents> {
@@ -153,7 +182,15 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
   /** Connections in their opening handshake, by socket; `handleUpgrade` ones with their callback. */
   private readonly pending = new Map<Duplex, { driver: Driver; callback: ((ws: WebSocket, request: HttpRequest) => void) | undefined }>();
   private connectionCount = 0;
+  private readonly addresses = new Map<string, AddressCount>();
   private closing = false;
+  /** What each connection reports to: the clients set, the 'connectionError' event. */
+  private readonly tracker: Tracker = {
+    report: (error, ws) => {
+      if (this.listenerCount('connectionError') > 0) this.emit('connectionError', error, ws);
+    },
+    release: (ws) => this.clients.delete(ws),
+  };
 
   /** @throws WebSocketError `WS_ERR_INVALID_OPTION` for an option of the wrong type, out of range, or unknown. */
   constructor(options: ServerOptions = {}) {
@@ -219,7 +256,7 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer, callback?: (socket: WebSocket, request: HttpRequest) => void): void {
     const driver = this.track(socket, callback);
     if (this.closing) {
-      driver.refuse(503, 'The server is shutting down.');
+      driver.refuse(503, 'The server is shutting down.', undefined, 'WS_ERR_SHUTTING_DOWN');
       return;
     }
     // A node:http server always sets method and url on the requests it receives.
@@ -257,7 +294,7 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
     for (const { driver } of [...this.pending.values()]) {
       // A request that was read and waits for its hooks gets its answer: 503. A socket that has not
       // sent a whole request (or not finished TLS) has asked nothing yet: it is dropped.
-      if (driver.awaitingVerdict) driver.refuse(503, 'The server is shutting down.');
+      if (driver.awaitingVerdict) driver.refuse(503, 'The server is shutting down.', undefined, 'WS_ERR_SHUTTING_DOWN');
       else driver.terminate();
     }
     const gone = [...this.clients].map(
@@ -317,9 +354,9 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
     else answer(outcome);
   }
 
-  /** @internal The handshake failed (the error response is on its way). */
-  onRefused(_driver: Driver, _error: WebSocketError): void {
-    // Nothing to do yet: the socket's 'close' releases the slot.
+  /** @internal The handshake failed (the error response, if any, is on its way); the socket's 'close' releases the slot. */
+  onRefused(driver: Driver, error: WebSocketError): void {
+    if (this.listenerCount('refused') > 0) this.emit('refused', error, (driver.socket as net.Socket).remoteAddress);
   }
 
   private selectProtocol(driver: Driver, req: HttpRequest, offer: UpgradeOffer): void {
@@ -340,9 +377,11 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
   private accept(driver: Driver, req: HttpRequest, protocol: string): void {
     const entry = this.pending.get(driver.socket)!;
     this.pending.delete(driver.socket);
+    const count = (driver.socket as ServerSocket)[kAddress];
+    if (count !== undefined) count.handshakes--;
     const ws = new WebSocket();
     ws.driver = driver;
-    ws.tracker = this.clients;
+    ws.tracker = this.tracker;
     driver.owner = ws;
     driver.handshake = undefined;
     driver.accept(protocol, '');
@@ -370,7 +409,7 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
   }
 
   private hookFailed(driver: Driver, error: WebSocketError): void {
-    driver.refuse(500, 'The server failed to check this request.');
+    driver.refuse(500, 'The server failed to check this request.', undefined, 'WS_ERR_HOOK');
     this.emitError(error);
   }
 
@@ -383,12 +422,23 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
   private onSocket(raw: net.Socket): void {
     // A socket may fail at any moment (a reset): its 'close' follows; never the server's 'error'.
     raw.on('error', noop);
+    // Counted from TCP accept, before TLS: a client that never finishes its TLS handshake holds a
+    // slot as any other, and its handshake runs inside handshakeTimeout.
     this.connectionCount++;
+    const address = raw.remoteAddress ?? '';
+    let count = this.addresses.get(address);
+    if (count === undefined) this.addresses.set(address, (count = { address, connections: 0, handshakes: 0 }));
+    count.connections++;
+    count.handshakes++;
     const socket = this.secureContext === undefined ? raw : new tls.TLSSocket(raw, { isServer: true, secureContext: this.secureContext });
-    (socket as unknown as ServerSocket)[kCounted] = true;
+    (socket as unknown as ServerSocket)[kAddress] = count;
     const driver = this.track(socket, undefined);
-    const max = this.options.maxConnections ?? Infinity;
-    if (this.connectionCount > max) driver.refuse(503, 'The server is at its connection limit; try again later.');
+    const o = this.options;
+    if (this.connectionCount > (o.maxConnections ?? Infinity)) {
+      driver.refuse(503, 'The server is at its connection limit; try again later.', { 'Retry-After': RETRY_AFTER }, 'WS_ERR_CONNECTION_LIMIT');
+    } else if (count.connections > (o.maxConnectionsPerAddress ?? Infinity) || count.handshakes > (o.maxHandshakesPerAddress ?? Infinity)) {
+      driver.refuse(429, 'Too many connections from your address; try again later.', { 'Retry-After': RETRY_AFTER }, 'WS_ERR_ADDRESS_LIMIT');
+    }
   }
 
   /** A connection in its opening handshake, under the server's eye until it is accepted or gone. */
@@ -404,8 +454,14 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
 
   private static onSocketClose(this: ServerSocket): void {
     const server = this[kServer];
+    const count = this[kAddress];
+    if (count !== undefined) {
+      server.connectionCount--;
+      count.connections--;
+      if (server.pending.has(this)) count.handshakes--;
+      if (count.connections === 0) server.addresses.delete(count.address);
+    }
     server.pending.delete(this);
-    if (this[kCounted] === true) server.connectionCount--;
   }
 
   private emitError(error: Error): void {

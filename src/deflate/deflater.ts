@@ -156,7 +156,7 @@ function deflateOnce(engine: ZlibEngine, data: Buffer, limit: number): Buffer | 
   let inLength = data.length;
   for (;;) {
     const error = engine.run(zlib.constants.Z_SYNC_FLUSH, data, inOffset, inLength, out, 0, out.length);
-    /* c8 ignore next 2 -- deflate fails only on a misused stream (Z_STREAM_ERROR), which this module never makes. */
+    /* c8 ignore next -- deflate fails only on a misused stream (Z_STREAM_ERROR), which this module never makes. */
     if (error !== undefined) throw error;
     const have = out.length - engine.availOut;
     total += have;

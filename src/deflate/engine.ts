@@ -2,13 +2,16 @@
  * One zlib engine (a raw deflate or raw inflate stream, RFC 1951) driven synchronously and kept
  * between calls — the one place in simpatico-ws that relies on Node.js internals.
  *
- * Why synchronous: measured on this project's 2-core machine (bench/deflate.js), a persistent
- * engine called on the main thread compresses a 1 KiB JSON message several times faster than the
- * same engine through the thread pool, where each message pays a hop to a worker and back (see the
- * figures in BENCHMARKS.md and the report of this change). Inflating is the same story. It also
- * keeps memory exact: the caller chooses the size of every output buffer, so an inflater can stop
- * one byte past `maxPayload` instead of one 16 KiB chunk past it, and no work is ever queued — at
- * most one zlib call runs at a time, on this thread.
+ * Why synchronous: on this project's 2-core machine (bench/deflate.js, medians, ratios to ws's
+ * PerMessageDeflate, which runs the same zlib on the thread pool, in the same run), a persistent
+ * engine on the main thread compressed 1 KiB JSON messages about 4.6-5.3 times as fast and
+ * inflated them 11 times as fast or more; at 16 KiB, 1.3 and 11 times; at 256 KiB compressing is
+ * about even. Each message on the thread pool pays a hop to a worker and back, which costs more
+ * than zlib's work on a small message. Running on this thread also keeps memory exact — the
+ * caller sizes every output buffer, so an inflater stops one byte past `maxPayload`, not one
+ * 16 KiB chunk past it — and bounds the work in flight: one zlib call at a time, never a queue.
+ * The price: a big message blocks the event loop while it is compressed (about 3 ms for 256 KiB
+ * of JSON here), as JSON.stringify of it would.
  *
  * Why internals: Node.js documents no way to run a zlib stream synchronously more than once —
  * `zlib.deflateRawSync()` makes and frees an engine per call (a context cannot be kept, and the

@@ -18,8 +18,10 @@ import { ZlibEngine, engineKey, type EngineKind, type EngineSettings } from './e
 export interface ZlibPoolOptions {
   /**
    * Idle engines kept per configuration (kind, window, level, memLevel), 0..1024. Default 4.
-   * Each idle deflate engine costs about 220 KiB at windowBits 15, an inflate engine about 44 KiB
-   * (measured RSS; see BENCHMARKS.md).
+   * An engine's memory, measured as RSS by bench/deflate.js (zlib's own estimate in brackets):
+   * deflate at memLevel 8, about 267 KiB at windowBits 15 and 141 KiB at 8 or 9
+   * [(1 << (windowBits + 2)) + (1 << (memLevel + 9))]; inflate about 38 KiB at 15 and 12 KiB at
+   * 8 to 12 [(1 << windowBits) plus about 7 KiB of state].
    */
   maxIdle?: number;
 }

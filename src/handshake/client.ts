@@ -8,6 +8,13 @@ import type { HandshakeErrorCode } from './codes.js';
 import { acceptKey, generateKey, isValidKey } from './accept.js';
 import { parseExtensions, type ExtensionOffer } from './extensions.js';
 import type { ResponseHead } from './head-parser.js';
+import {
+  PERMESSAGE_DEFLATE,
+  acceptDeflateAnswer,
+  deflateOffer,
+  type DeflateClientPolicy,
+  type DeflateParameters,
+} from './permessage-deflate.js';
 import { checkHeader, checkHeaders } from './responses.js';
 import { getHeader, isToken, listHasToken, parseTokenList } from './tokens.js';
 
@@ -21,6 +28,11 @@ export interface ClientRequestOptions {
   headers?: Record<string, string>;
   /** The already formatted Sec-WebSocket-Extensions offer (see `formatExtensions`). */
   extensions?: string;
+  /**
+   * Offer permessage-deflate (RFC 7692) under this policy (made by `deflateClientPolicy`); the
+   * offer goes after `extensions`. Pass the same policy to `validateServerResponse`.
+   */
+  perMessageDeflate?: DeflateClientPolicy;
   /** A fixed Sec-WebSocket-Key, for tests only: a real client MUST use a fresh random nonce (§4.1 item 7). */
   key?: string;
 }
@@ -124,9 +136,11 @@ export function buildClientRequest(url: string | URL, options: ClientRequestOpti
     }
   }
   if (protocols.length > 0) lines.push(['Sec-WebSocket-Protocol', protocols.join(', ')]);
-  if (options.extensions !== undefined && options.extensions !== '') {
-    checkHeader('Sec-WebSocket-Extensions', options.extensions);
-    lines.push(['Sec-WebSocket-Extensions', options.extensions]);
+  const offers = [options.extensions ?? '', options.perMessageDeflate === undefined ? '' : deflateOffer(options.perMessageDeflate)];
+  const extensions = offers.filter((offer) => offer !== '').join(', ');
+  if (extensions !== '') {
+    checkHeader('Sec-WebSocket-Extensions', extensions);
+    lines.push(['Sec-WebSocket-Extensions', extensions]);
   }
   const reserved = options.origin === undefined ? REQUEST_RESERVED : [...REQUEST_RESERVED, 'origin'];
   lines.push(...checkHeaders(options.headers, reserved));
@@ -161,7 +175,14 @@ export class HandshakeResponseError extends WebSocketError {
 
 /** What the server's 101 established. */
 export type ServerResponseCheck =
-  | { ok: true; protocol: string | undefined; extensions: ExtensionOffer[] }
+  | {
+      ok: true;
+      protocol: string | undefined;
+      /** The server's Sec-WebSocket-Extensions, parsed. */
+      extensions: ExtensionOffer[];
+      /** The permessage-deflate parameters in force; undefined when the server did not accept it. */
+      deflate: DeflateParameters | undefined;
+    }
   | { ok: false; error: WebSocketError };
 
 function fail(code: HandshakeErrorCode, message: string): ServerResponseCheck {
@@ -174,12 +195,14 @@ function fail(code: HandshakeErrorCode, message: string): ServerResponseCheck {
  * 1. status 101 — else a `HandshakeResponseError` carrying the status and the head;
  * 2. Upgrade is `websocket` (case-insensitive) and Connection lists `Upgrade`;
  * 3. Sec-WebSocket-Accept is `acceptKey(key)`;
- * 4. Sec-WebSocket-Extensions names only extensions we offered (§4.1 item 5);
+ * 4. Sec-WebSocket-Extensions names only extensions we offered (§4.1 item 5) — `extensions` by
+ *    name, and permessage-deflate when `perMessageDeflate` is given, whose answer must then pass
+ *    the checks of RFC 7692 §7 (see `acceptDeflateAnswer`);
  * 5. Sec-WebSocket-Protocol, if present, is one of the protocols we offered (§4.1 item 6).
  */
 export function validateServerResponse(
   head: ResponseHead,
-  expected: { key: string; protocols?: readonly string[]; extensions?: readonly string[] },
+  expected: { key: string; protocols?: readonly string[]; extensions?: readonly string[]; perMessageDeflate?: DeflateClientPolicy },
 ): ServerResponseCheck {
   if (head.status !== 101) return { ok: false, error: new HandshakeResponseError(head) };
   const headers = head.headers;
@@ -201,14 +224,20 @@ export function validateServerResponse(
   // §4.1 item 5: "If the response includes a Sec-WebSocket-Extensions header field and this header
   // field indicates the use of an extension that was not present in the client's handshake ...".
   let extensions: ExtensionOffer[] = [];
+  let deflate: DeflateParameters | undefined;
   const extensionsHeader = getHeader(headers, 'sec-websocket-extensions');
   if (extensionsHeader !== undefined) {
     const parsed = parseExtensions(extensionsHeader);
     if (parsed instanceof WebSocketError) return fail('WS_ERR_HANDSHAKE_EXTENSIONS', parsed.message);
-    const offered = expected.extensions ?? [];
+    const offered = expected.perMessageDeflate === undefined ? (expected.extensions ?? []) : [...(expected.extensions ?? []), PERMESSAGE_DEFLATE];
     const unknown = parsed.find((extension) => !offered.includes(extension.name));
     if (unknown !== undefined) {
       return fail('WS_ERR_HANDSHAKE_EXTENSIONS', `the server accepted extension ${unknown.name}, which we did not offer`);
+    }
+    if (expected.perMessageDeflate !== undefined) {
+      const answer = acceptDeflateAnswer(parsed, expected.perMessageDeflate);
+      if (answer instanceof WebSocketError) return { ok: false, error: answer };
+      deflate = answer;
     }
     extensions = parsed;
   }
@@ -223,5 +252,5 @@ export function validateServerResponse(
     }
     protocol = protocolHeader;
   }
-  return { ok: true, protocol, extensions };
+  return { ok: true, protocol, extensions, deflate };
 }

@@ -11,14 +11,23 @@
  *
  * Optional whitespace is allowed around `,`, `;` and `=` (the RFC's ABNF uses implied linear
  * whitespace, RFC 2616 §2.1). An offer may repeat a name with other parameters: the server picks.
+ *
+ * This file knows the grammar only. What the parameters mean, and whether a repeated or unknown
+ * one makes an offer unusable, belongs to each extension: RFC 7692 §7 has the server *decline*
+ * such a permessage-deflate offer and go on to the next one, not refuse the handshake. So the
+ * parameters are kept as written — an ordered list, repetitions included — and only a header that
+ * breaks the grammar is an error.
  */
 import { WebSocketError } from '../errors.js';
 import { isOws, isTchar, isToken } from './tokens.js';
 
-/** One extension in a list: its name and parameters (`true` for a parameter without a value). */
+/** One parameter as written: its name, and its value (unquoted) or `true` when it had none. */
+export type ExtensionParam = readonly [name: string, value: string | true];
+
+/** One extension in a list: its name and its parameters in order, repetitions included. */
 export interface ExtensionOffer {
   name: string;
-  params: Record<string, string | true>;
+  params: ExtensionParam[];
 }
 
 const DQUOTE = 0x22;
@@ -77,10 +86,9 @@ function invalid(message: string): WebSocketError {
 
 /**
  * Parse a Sec-WebSocket-Extensions value (RFC 6455 §9.1) into offers, in order. Empty list
- * elements are skipped (RFC 9110 §5.6.1). A malformed value, or a parameter given twice within
- * one extension, is a `WebSocketError` (WS_ERR_HANDSHAKE_EXTENSIONS, status 400) — returned,
- * not thrown. Parameter objects are built with own properties only, so a parameter named
- * `__proto__` is just a parameter.
+ * elements are skipped (RFC 9110 §5.6.1). A value that breaks the grammar is a `WebSocketError`
+ * (WS_ERR_HANDSHAKE_EXTENSIONS, status 400) — returned, not thrown. A parameter given twice is
+ * not a grammar error: both are kept, in order, for the extension's negotiator to judge.
  */
 export function parseExtensions(value: string): ExtensionOffer[] | WebSocketError {
   const reader = new Reader(value);
@@ -94,7 +102,7 @@ export function parseExtensions(value: string): ExtensionOffer[] | WebSocketErro
     }
     const name = reader.token();
     if (name === '') return invalid(`expected an extension name at offset ${reader.position}`);
-    const params: Record<string, string | true> = {};
+    const params: ExtensionParam[] = [];
     reader.skipOws();
     while (reader.peek() === ';') {
       reader.position++;
@@ -113,8 +121,7 @@ export function parseExtensions(value: string): ExtensionOffer[] | WebSocketErro
         paramValue = raw;
         reader.skipOws();
       }
-      if (Object.hasOwn(params, param)) return invalid(`parameter ${param} of ${name} appears twice`);
-      Object.defineProperty(params, param, { value: paramValue, enumerable: true, writable: true, configurable: true });
+      params.push([param, paramValue]);
     }
     if (!reader.done && reader.peek() !== ',') {
       return invalid(`unexpected character ${JSON.stringify(reader.peek())} at offset ${reader.position}`);
@@ -134,7 +141,7 @@ export function formatExtensions(list: readonly ExtensionOffer[]): string {
     .map(({ name, params }) => {
       if (!isToken(name)) throw localInvalid(`extension name ${JSON.stringify(name)} is not a token`);
       let out = name;
-      for (const [param, paramValue] of Object.entries(params)) {
+      for (const [param, paramValue] of params) {
         if (!isToken(param)) throw localInvalid(`parameter name ${JSON.stringify(param)} is not a token`);
         if (paramValue === true) {
           out += `; ${param}`;

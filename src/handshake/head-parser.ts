@@ -9,7 +9,9 @@
  * - obs-fold (a field line that starts with whitespace) is refused (RFC 9112 §5.2);
  * - a field name is a token with no whitespace before the colon (RFC 9112 §5.1);
  * - a field value holds only field-vchar, SP and HTAB (RFC 9110 §5.5);
- * - the head has a size cap and a field-count cap, both answered with 431 (RFC 6585 §5).
+ * - the head has a size cap and a field-count cap, both answered with 431 (RFC 6585 §5);
+ * - what it holds is bounded by the same cap, whatever the chunking: a line that spans pushes is
+ *   appended into one buffer of at most `maxHeadSize` bytes (see `bufferedBytes`).
  *
  * It owns no socket: `push()` takes whatever chunks arrive and answers `incomplete`, `complete`
  * (with the bytes that followed the empty line — a pipelined frame must not be lost) or `error`.
@@ -64,6 +66,12 @@ export type HeadResult<T> =
 export const DEFAULT_MAX_HEAD_SIZE = 16 * 1024;
 export const DEFAULT_MAX_HEADER_COUNT = 100;
 
+/**
+ * First size of the buffer for a line that spans pushes: every request line and field line a
+ * browser sends fits, so a head that arrives in small pieces usually needs one allocation.
+ */
+const FIRST_LINE_BUFFER = 256;
+
 const LF = 0x0a;
 const CR = 0x0d;
 const SP = 0x20;
@@ -97,8 +105,14 @@ abstract class HeadParser<T> {
   private state: State = State.START_LINE;
   private readonly maxHeadSize: number;
   private readonly maxHeaderCount: number;
-  /** Bytes of the current, not yet terminated line (held across chunks). */
-  private partial: Buffer[] = [];
+  /**
+   * The current line while it has no LF yet, held across pushes in ONE buffer: made on first need
+   * at {@link FIRST_LINE_BUFFER} bytes, doubled when a line outgrows it, never larger than
+   * `maxHeadSize` (a line that would pass the cap fails with 431 before it is copied). It is kept
+   * for the next partial line and dropped when the head completes or fails.
+   */
+  private lineBuffer: Buffer | undefined = undefined;
+  /** Bytes of the partial line in `lineBuffer`. */
   private partialLength = 0;
   /** Bytes of the head consumed so far, in complete lines. */
   private consumed = 0;
@@ -138,18 +152,22 @@ abstract class HeadParser<T> {
     while (offset < chunk.length) {
       const lf = chunk.indexOf(LF, offset);
       if (lf === -1) {
-        // No line end yet: keep a copy of the bytes (the caller may reuse its buffer once push()
-        // returns), but never more than the head may hold.
-        this.partial.push(Buffer.from(chunk.subarray(offset)));
-        this.partialLength += chunk.length - offset;
-        if (this.consumed + this.partialLength > this.maxHeadSize) return this.fail(this.tooLarge());
+        // No line end yet: copy the bytes (the caller may reuse its buffer once push() returns),
+        // but never more than the head may hold.
+        if (this.consumed + this.partialLength + (chunk.length - offset) > this.maxHeadSize) return this.fail(this.tooLarge());
+        this.append(chunk, offset, chunk.length);
         return { state: 'incomplete' };
       }
       const lineLength = this.partialLength + (lf - offset) + 1;
       if (this.consumed + lineLength > this.maxHeadSize) return this.fail(this.tooLarge());
-      const piece = chunk.subarray(offset, lf);
-      const line = this.partialLength === 0 ? piece : Buffer.concat([...this.partial, piece]);
-      this.partial = [];
+      let line: Buffer;
+      if (this.partialLength === 0) {
+        line = chunk.subarray(offset, lf); // the whole line is in this chunk: no copy
+      } else {
+        // `line()` copies what it keeps into strings, so a view of the line buffer is enough.
+        this.append(chunk, offset, lf);
+        line = (this.lineBuffer as Buffer).subarray(0, this.partialLength);
+      }
       this.partialLength = 0;
       this.consumed += lineLength;
       offset = lf + 1;
@@ -157,10 +175,39 @@ abstract class HeadParser<T> {
       const error = this.line(line);
       if (error !== undefined) return this.fail(error);
       if (this.isDone()) {
+        this.lineBuffer = undefined;
         return { state: 'complete', head: this.finish(), rest: chunk.subarray(offset) };
       }
     }
     return { state: 'incomplete' };
+  }
+
+  /**
+   * Memory held for a line that has not ended yet: the size of the line buffer (at least the bytes
+   * of that line), 0 before the first partial line and after the head completed or failed. Never
+   * more than `maxHeadSize`, however the head is chunked — a head trickled one byte per push costs
+   * one buffer, not one copy per push.
+   */
+  get bufferedBytes(): number {
+    return this.lineBuffer === undefined ? 0 : this.lineBuffer.length;
+  }
+
+  /** Copy `chunk[start, end)` after the partial line; the caller has checked it fits maxHeadSize. */
+  private append(chunk: Buffer, start: number, end: number): void {
+    const needed = this.partialLength + (end - start);
+    let buffer = this.lineBuffer;
+    if (buffer === undefined || buffer.length < needed) {
+      // Doubling keeps the copies of a line trickled byte by byte linear in its length; the cap
+      // keeps the buffer within what the head may hold (needed <= maxHeadSize, checked by push()).
+      const size = Math.min(this.maxHeadSize, Math.max(FIRST_LINE_BUFFER, needed, (buffer?.length ?? 0) * 2));
+      // Own memory, not a slice of Node's shared 8 KiB pool, which a small slice would pin.
+      const grown = Buffer.allocUnsafeSlow(size);
+      if (buffer !== undefined) buffer.copy(grown, 0, 0, this.partialLength);
+      buffer = grown;
+      this.lineBuffer = grown;
+    }
+    chunk.copy(buffer, this.partialLength, start, end);
+    this.partialLength = needed;
   }
 
   private isDone(): boolean {
@@ -170,7 +217,8 @@ abstract class HeadParser<T> {
   private fail(error: WebSocketError): HeadResult<T> {
     this.state = State.FAILED;
     this.failure = error;
-    this.partial = [];
+    this.lineBuffer = undefined;
+    this.partialLength = 0;
     return { state: 'error', error };
   }
 

@@ -13,6 +13,7 @@ import type { HandshakeErrorCode } from './codes.js';
 import { acceptKey, isValidKey } from './accept.js';
 import { parseExtensions, type ExtensionOffer } from './extensions.js';
 import type { HeaderMap, RequestHead } from './head-parser.js';
+import { negotiateDeflate, type DeflateAgreement, type DeflateServerPolicy } from './permessage-deflate.js';
 import { buildErrorResponse } from './responses.js';
 import { getHeader, isToken, listHasToken, parseTokenList } from './tokens.js';
 
@@ -38,6 +39,12 @@ export interface UpgradeOptions {
    * no Origin at all, which non-browser clients send — is accepted.
    */
   allowedOrigins?: readonly string[] | ((origin: string | undefined, request: RequestHead) => boolean);
+  /**
+   * Accept permessage-deflate (RFC 7692) under this policy (made by `deflateServerPolicy`): the
+   * first usable offer is accepted, the others declined. Without this option no extension is
+   * accepted, whatever the client offers.
+   */
+  perMessageDeflate?: DeflateServerPolicy;
 }
 
 /** The verdict on an upgrade request. */
@@ -52,8 +59,13 @@ export type UpgradeDecision =
       protocol: string | undefined;
       /** Every subprotocol the client offered, in its order. */
       offeredProtocols: string[];
-      /** The client's extension offers (RFC 6455 §9.1); none is accepted until the caller says so. */
+      /** The client's extension offers (RFC 6455 §9.1), in order, as written. */
       extensions: ExtensionOffer[];
+      /**
+       * The accepted permessage-deflate offer: the parameters in force and the exact
+       * Sec-WebSocket-Extensions value to answer with. Undefined: compression is off.
+       */
+      deflate: DeflateAgreement | undefined;
       /** The Origin header, when the client sent one (browsers always do). */
       origin: string | undefined;
       /** The /resource name/ (RFC 6455 §3): path and query, also when the target was absolute-form. */
@@ -115,7 +127,9 @@ function isValidHost(host: string): boolean {
  * 9. the Origin is allowed — else 403;
  * 10. Sec-WebSocket-Protocol is a list of unique tokens — else 400; the server's pick is checked
  *     to be one the client offered;
- * 11. Sec-WebSocket-Extensions parses (RFC 6455 §9.1) — else 400.
+ * 11. Sec-WebSocket-Extensions parses (RFC 6455 §9.1) — else 400; with `perMessageDeflate`, the
+ *     first usable permessage-deflate offer is accepted (RFC 7692 §5) — an unusable one is declined,
+ *     never a refusal.
  *
  * A callback that throws, or picks a subprotocol the client did not offer, is our side's fault:
  * 500 with side 'local' (the connection is refused rather than left in an undefined state).
@@ -231,7 +245,8 @@ export function validateUpgrade(request: RequestLike, options: UpgradeOptions = 
     protocol = protocols.find((name) => offeredProtocols.includes(name));
   }
 
-  // 11. RFC 6455 §4.2.1 item 9, §9.1: offers go to the caller; none is accepted here.
+  // 11. RFC 6455 §4.2.1 item 9, §9.1: a broken header is 400; RFC 7692 §5: a broken offer
+  // (unknown or repeated parameter, bad value) is only declined.
   const extensionsHeader = getHeader(headers, 'sec-websocket-extensions');
   let extensions: ExtensionOffer[] = [];
   if (extensionsHeader !== undefined) {
@@ -242,5 +257,6 @@ export function validateUpgrade(request: RequestLike, options: UpgradeOptions = 
     extensions = parsed;
   }
 
-  return { ok: true, key, accept: acceptKey(key), protocol, offeredProtocols, extensions, origin, resource };
+  const deflate = options.perMessageDeflate === undefined ? undefined : negotiateDeflate(extensions, options.perMessageDeflate);
+  return { ok: true, key, accept: acceptKey(key), protocol, offeredProtocols, extensions, deflate, origin, resource };
 }

@@ -78,7 +78,7 @@ t.test('random keys, offered protocols, origin, extensions and extra headers', a
     key: KEY,
     protocols: ['chat', 'superchat'],
     origin: 'https://app.example',
-    extensions: formatExtensions([{ name: 'permessage-deflate', params: { client_max_window_bits: true } }]),
+    extensions: formatExtensions([{ name: 'permessage-deflate', params: [['client_max_window_bits', true]] }]),
     headers: { Authorization: 'Bearer abc', 'User-Agent': 'simpatico-ws' },
   });
   t.equal(
@@ -123,10 +123,10 @@ function response(changes: Record<string, string | null> = {}, status = '101 Swi
 }
 
 t.test('a valid 101 is accepted', async (t) => {
-  t.strictSame(validateServerResponse(response(), { key: KEY }), { ok: true, protocol: undefined, extensions: [] });
+  t.strictSame(validateServerResponse(response(), { key: KEY }), { ok: true, protocol: undefined, extensions: [], deflate: undefined });
   t.strictSame(
     validateServerResponse(response({ Connection: 'keep-alive, UPGRADE', Upgrade: 'WebSocket' }), { key: KEY }),
-    { ok: true, protocol: undefined, extensions: [] },
+    { ok: true, protocol: undefined, extensions: [], deflate: undefined },
   );
   t.strictSame(
     validateServerResponse(response({ 'Sec-WebSocket-Protocol': 'superchat', 'Sec-WebSocket-Extensions': 'permessage-deflate; server_no_context_takeover' }), {
@@ -134,9 +134,9 @@ t.test('a valid 101 is accepted', async (t) => {
       protocols: ['chat', 'superchat'],
       extensions: ['permessage-deflate'],
     }),
-    { ok: true, protocol: 'superchat', extensions: [{ name: 'permessage-deflate', params: { server_no_context_takeover: true } }] },
+    { ok: true, protocol: 'superchat', extensions: [{ name: 'permessage-deflate', params: [['server_no_context_takeover', true]] }], deflate: undefined },
   );
-  t.strictSame(validateServerResponse(response(), { key: KEY, protocols: ['chat'] }), { ok: true, protocol: undefined, extensions: [] }, 'no protocol selected is allowed');
+  t.strictSame(validateServerResponse(response(), { key: KEY, protocols: ['chat'] }), { ok: true, protocol: undefined, extensions: [], deflate: undefined }, 'no protocol selected is allowed');
 });
 
 t.test('a non-101 answer is an error carrying the status and the head', async (t) => {
@@ -186,7 +186,7 @@ t.test('both sides together: client request → server parser and validator → 
   const answer = parseResponse(Buffer.concat([buildAcceptResponse(decision.accept, { protocol: decision.protocol }), Buffer.from('\x81\x02hi', 'latin1')]));
   if (answer.state !== 'complete') throw new Error('response did not parse');
   t.equal(answer.rest, '\x81\x02hi', 'frames the server sent at once are handed back');
-  t.strictSame(validateServerResponse(answer.head, { key: built.key, protocols: ['v2', 'v1'] }), { ok: true, protocol: 'v1', extensions: [] });
+  t.strictSame(validateServerResponse(answer.head, { key: built.key, protocols: ['v2', 'v1'] }), { ok: true, protocol: 'v1', extensions: [], deflate: undefined });
 
   // And a refusal reads back as a HandshakeResponseError with the server's message.
   const refusal = parseResponse(buildErrorResponse(403, 'origin refused'));

@@ -78,7 +78,7 @@ t.test('node:http IncomingMessage goes through the same validator', async (t) =>
   const built = buildClientRequest(`ws://127.0.0.1:${port(server)}/chat`, { protocols: ['chat'], origin: 'http://allowed.example' });
   const ok = await exchange(port(server), built.request);
   t.equal(ok.head.status, 101);
-  t.strictSame(validateServerResponse(ok.head, { key: built.key, protocols: ['chat'] }), { ok: true, protocol: 'chat', extensions: [] });
+  t.strictSame(validateServerResponse(ok.head, { key: built.key, protocols: ['chat'] }), { ok: true, protocol: 'chat', extensions: [], deflate: undefined });
   t.equal(seen.length, 1);
   t.equal(seen[0]?.url, '/chat', 'the callback receives the IncomingMessage itself');
 
@@ -119,7 +119,7 @@ t.test('our client request against a ws server', async (t) => {
   // Without the extension on offer, ws must not accept it, and we say so if it did.
   const plainOffer = buildClientRequest(`ws://127.0.0.1:${port(wss)}/`);
   const plainAnswer = await exchange(port(wss), plainOffer.request);
-  t.strictSame(validateServerResponse(plainAnswer.head, { key: plainOffer.key }), { ok: true, protocol: undefined, extensions: [] });
+  t.strictSame(validateServerResponse(plainAnswer.head, { key: plainOffer.key }), { ok: true, protocol: undefined, extensions: [], deflate: undefined });
 
   // ws refuses a broken request; we read its status.
   const broken = Buffer.from(plainOffer.request.toString('latin1').replace(/Sec-WebSocket-Key: [^\r]*/, 'Sec-WebSocket-Key: nope'), 'latin1');
@@ -227,7 +227,7 @@ t.test('our client request against a Python websockets server', { skip: hasPytho
   const built = buildClientRequest(`ws://127.0.0.1:${serverPort}/`, { protocols: ['v1', 'v2'] });
   const { head, rest } = await exchange(serverPort, built.request, 7);
   t.equal(head.status, 101);
-  t.strictSame(validateServerResponse(head, { key: built.key, protocols: ['v1', 'v2'] }), { ok: true, protocol: 'v2', extensions: [] });
+  t.strictSame(validateServerResponse(head, { key: built.key, protocols: ['v1', 'v2'] }), { ok: true, protocol: 'v2', extensions: [], deflate: undefined });
   t.same(rest.subarray(0, 7), Buffer.from('\x81\x05hello', 'latin1'), 'the first frame follows the head');
 
   const broken = Buffer.from(built.request.toString('latin1').replace('Sec-WebSocket-Version: 13', 'Sec-WebSocket-Version: 7'), 'latin1');

@@ -75,6 +75,7 @@ t.test('the seed notes request is accepted, and the 101 matches the notes byte f
     protocol: undefined,
     offeredProtocols: [],
     extensions: [],
+    deflate: undefined,
     origin: undefined,
     resource: '/chat',
   });
@@ -259,11 +260,12 @@ t.test('10. subprotocols: the server picks one the client offered, or none', asy
   t.match(validateUpgrade(request({ 'Sec-WebSocket-Protocol': ' , chat,, ' })), { ok: true, offeredProtocols: ['chat'] });
 });
 
-t.test('11. extension offers are parsed for the caller; a malformed offer is 400', async (t) => {
+t.test('11. extension offers are parsed for the caller, none accepted without a policy; a malformed header is 400', async (t) => {
   const decision = validateUpgrade(request({ 'Sec-WebSocket-Extensions': 'permessage-deflate; client_max_window_bits, x-unknown' }));
   t.match(decision, {
     ok: true,
-    extensions: [{ name: 'permessage-deflate', params: { client_max_window_bits: true } }, { name: 'x-unknown', params: {} }],
+    extensions: [{ name: 'permessage-deflate', params: [['client_max_window_bits', true]] }, { name: 'x-unknown', params: [] }],
+    deflate: undefined,
   });
   refused(t, validateUpgrade(request({ 'Sec-WebSocket-Extensions': 'permessage-deflate; a=b c' })), 400, 'WS_ERR_HANDSHAKE_EXTENSIONS');
   t.match(validateUpgrade(request({ 'Sec-WebSocket-Extensions': '' })), { ok: true, extensions: [] });

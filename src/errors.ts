@@ -8,18 +8,20 @@
  *
  * The codes are a closed set: one table per layer, each code naming one rule —
  * {@link FrameErrorCode} (src/frames/codes.ts), {@link HandshakeErrorCode} (src/handshake/codes.ts),
- * {@link ConnectionErrorCode} (src/connection/codes.ts) and {@link RegistrationErrorCode}
- * (src/registration/core/codes.ts). `ErrorCode` is their union, so a typo is a type error.
+ * {@link ConnectionErrorCode} (src/connection/codes.ts), {@link DeflateErrorCode}
+ * (src/deflate/codes.ts) and {@link RegistrationErrorCode} (src/registration/core/codes.ts).
+ * `ErrorCode` is their union, so a typo is a type error.
  */
 import type { FrameErrorCode } from './frames/codes.js';
 import type { HandshakeErrorCode } from './handshake/codes.js';
 import type { ConnectionErrorCode } from './connection/codes.js';
 import type { RegistrationErrorCode } from './registration/core/codes.js';
+import type { DeflateErrorCode } from './deflate/codes.js';
 
-export type { FrameErrorCode, HandshakeErrorCode, ConnectionErrorCode, RegistrationErrorCode };
+export type { FrameErrorCode, HandshakeErrorCode, ConnectionErrorCode, RegistrationErrorCode, DeflateErrorCode };
 
 /** Every code a {@link WebSocketError} can carry. */
-export type ErrorCode = FrameErrorCode | HandshakeErrorCode | ConnectionErrorCode | RegistrationErrorCode;
+export type ErrorCode = FrameErrorCode | HandshakeErrorCode | ConnectionErrorCode | RegistrationErrorCode | DeflateErrorCode;
 
 /** Who broke the rules: the peer's bytes (`remote`), or this side's own call or state (`local`). */
 export type ErrorSide = 'local' | 'remote';

@@ -4,7 +4,7 @@
  * and keeps its code, WS_ERR_MESSAGE_TOO_BIG with 1009, so a user matches one code for "too big"
  * whether the message came compressed or not.
  */
-import { WebSocketError, type ErrorCode } from '../errors.js';
+import { WebSocketError, type ErrorDetails } from '../errors.js';
 
 export const DeflateErrorCode = {
   /** §7.2.2: a compressed message that is not valid DEFLATE data (zlib refused it). 1007. */
@@ -16,10 +16,7 @@ export const DeflateErrorCode = {
 } as const;
 export type DeflateErrorCode = (typeof DeflateErrorCode)[keyof typeof DeflateErrorCode];
 
-/**
- * Makes an error with one of this table's codes. The cast stands until src/errors.ts lists
- * DeflateErrorCode in its `ErrorCode` union; then it is a no-op and can go.
- */
-export function deflateError(code: DeflateErrorCode, message: string, details: ConstructorParameters<typeof WebSocketError>[2]): WebSocketError {
-  return new WebSocketError(code as unknown as ErrorCode, message, details);
+/** Makes an error with one of this table's codes. */
+export function deflateError(code: DeflateErrorCode, message: string, details: ErrorDetails): WebSocketError {
+  return new WebSocketError(code, message, details);
 }

@@ -213,3 +213,17 @@ t.test('terminate() while OPEN reports 1006 on both sides', async (t) => {
   t.same(await clientClosed, [1006, '', false]);
   t.same(await serverClosed, [1006, '', false]);
 });
+
+t.test('internal verbs of a broadcast on a connection no longer open do nothing', async (t) => {
+  const server = await listen(t, { closeTimeout: 100 });
+  const connected = next<[WebSocket]>(server, 'connection');
+  await upgradedPeer(t, server.address().port);
+  const [ws] = await connected;
+  ws.close();
+  t.equal(ws.sendEncoded(Buffer.from([0x81, 0x00])), false, 'a frame for a CLOSING connection is dropped');
+  ws.shed(1013, 'late');
+  t.equal(ws.readyState, WebSocket.CLOSING, 'shedding a closing connection changes nothing');
+  const bare = new WebSocket();
+  bare.shed(1013, 'never opened');
+  t.equal(bare.readyState, WebSocket.CONNECTING);
+});

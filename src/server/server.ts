@@ -425,6 +425,7 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
     // Counted from TCP accept, before TLS: a client that never finishes its TLS handshake holds a
     // slot as any other, and its handshake runs inside handshakeTimeout.
     this.connectionCount++;
+    /* c8 ignore next -- remoteAddress is undefined only for a socket already reset when 'connection' runs */
     const address = raw.remoteAddress ?? '';
     let count = this.addresses.get(address);
     if (count === undefined) this.addresses.set(address, (count = { address, connections: 0, handshakes: 0 }));
@@ -470,8 +471,9 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
   }
 }
 
+/** What a response builder threw (always a WebSocketError: a bad status or header) as the hook's failure. */
 function hookErrorFrom(hook: string, cause: unknown): WebSocketError {
-  const message = cause instanceof Error ? cause.message : String(cause);
+  const message = (cause as WebSocketError).message;
   return new WebSocketError('WS_ERR_HOOK', `${hook} answered something that cannot be sent: ${message}`, { status: 500, side: 'local', cause });
 }
 

@@ -145,6 +145,30 @@ t.test('hooks that return the wrong thing, throw or reject: 500 for that client,
   t.equal(stderr, '', 'nothing uncaught');
 });
 
+t.test('a hook that answers after its client left: the answer is ignored', async (t) => {
+  let release: (v: string) => void = () => {};
+  let entered: () => void = () => {};
+  const inHook = new Promise<void>((r) => (entered = r));
+  const server = await listen(t, {
+    protocols: () =>
+      new Promise<string>((resolve) => {
+        release = resolve;
+        entered();
+      }),
+  });
+  let connections = 0;
+  server.on('connection', () => connections++);
+  const socket = net.connect({ port: server.address().port, host: '127.0.0.1' });
+  socket.on('error', () => {});
+  socket.write(upgradeRequest(server.address().port, 'Sec-WebSocket-Protocol: a\r\n'));
+  await inHook;
+  socket.destroy();
+  for (let i = 0; i < 100 && server.clients.size === 0 && (server as unknown as { pending: Map<unknown, unknown> }).pending.size > 0; i++) await new Promise((r) => setTimeout(r, 10));
+  release('a');
+  await new Promise((r) => setTimeout(r, 20));
+  t.equal(connections, 0);
+});
+
 t.test('without an error listener a failed hook is a process warning, not a crash', async (t) => {
   const server = await listen(t, { verifyClient: () => undefined as never });
   const warned = new Promise<Error>((r) => process.once('warning', r));

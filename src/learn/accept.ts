@@ -57,8 +57,11 @@ function keyProblem(key: string): string {
   if (key.length === 22) {
     return 'No padding: these 22 characters hold 16 bytes, but their base64 ends in "==" to make 24 characters (RFC 4648 §4).';
   }
-  if (key.length !== 24 || !key.endsWith('==')) {
-    return `Wrong length: ${key.length} characters${key.length === 24 ? ` ending in "${key.slice(22)}"` : ''} decode to ${bytes} bytes, not 16.`;
+  if (key.length !== 24) {
+    return `Wrong length: ${key.length} characters${bytes === 16 ? '' : `, which decode to ${bytes} bytes`}; the base64 of 16 bytes is exactly 24.`;
+  }
+  if (!key.endsWith('==')) {
+    return `Wrong length: these 24 characters end in "${key.slice(22)}" and decode to ${bytes} bytes, not 16; the base64 of 16 bytes ends in "==".`;
   }
   // 22 characters carry 132 bits; 16 bytes are 128, so the last character's low 4 bits are unused.
   const canonical = Buffer.from(key, 'base64').toString('base64');

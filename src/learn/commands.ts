@@ -60,9 +60,9 @@ connection number.
 The relay passes every byte on exactly as it came, both ways: the trace never
 changes the conversation, not even the Host header. The target sees the Host
 your client sent (the relay's address), so a target that routes by Host or
-checks Origin may answer differently than when called directly. Clients speak plain
-ws:// to the relay; for a wss:// target the relay speaks TLS to the target.
-Ctrl-C stops it.
+checks Origin may answer differently than when called directly. Clients speak
+plain ws:// to the relay; for a wss:// target, the relay speaks TLS to the
+target. Ctrl-C stops it.
 
 Options:
   --port P    port to listen on; 0 picks a free one (default 0)

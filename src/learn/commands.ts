@@ -22,7 +22,7 @@ export interface LearnIO {
   /** Aborting it stops `trace` as Ctrl-C does. */
   signal?: AbortSignal;
   /** Read by `explain -`; default process.stdin. */
-  stdin?: AsyncIterable<string | Uint8Array>;
+  stdin?: AsyncIterable<Uint8Array>;
 }
 
 export const EXPLAIN_USAGE = `Usage: simpatico-ws explain [--from client|server] HEX...

@@ -332,10 +332,9 @@ function half(from: Side, parser: HeadParser): Half {
   return { from, phase: 'head', parser, raw: [], rawLength: 0, reader: undefined, ended: false };
 }
 
-/** A header as one string (a repeated field is already joined by the parser, RFC 9110 §5.3). */
+/** A header of a head our parser read: one string, repeated fields already joined (RFC 9110 §5.3). */
 function header(headers: HeaderMap | undefined, name: string): string | undefined {
-  const value = headers?.[name];
-  return Array.isArray(value) ? value.join(', ') : value;
+  return headers?.[name] as string | undefined;
 }
 
 /** The preview as text: its whole characters, when they are UTF-8. */

@@ -260,7 +260,7 @@ function messageBlock(out: Lines, message: ReadMessage): void {
 /** The frame that broke a rule, as far as it was read, then the rule and the close code. */
 function failureBlock(out: Lines, input: Buffer, failure: ReadFailure, frames: readonly ReadFrame[], from: Side): void {
   const { error, frame } = failure;
-  const kind = frame.opcode <= 2 || (frame.opcode >= 8 && frame.opcode <= 10) ? opcodeName(frame.opcode) : `reserved opcode 0x${frame.opcode.toString(16)}`;
+  const kind = opcodeName(frame.opcode);
   out.text(0, `Frame ${frame.index}, from byte ${frame.offset}: ${kind}${frame.length === undefined ? '' : `, ${frame.length}-byte payload`}`);
   headerRows(out, input, frame, failure.maskKey);
   // Rules about the payload (UTF-8 text, a Close payload) are broken once it is read; the others

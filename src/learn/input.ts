@@ -32,8 +32,8 @@ export function parseHex(text: string): Buffer {
 }
 
 /** Everything a stream yields, as text (stdin, or a test's stand-in for it). */
-export async function readText(stream: AsyncIterable<string | Uint8Array>): Promise<string> {
+export async function readText(stream: AsyncIterable<Uint8Array>): Promise<string> {
   const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk));
+  for await (const chunk of stream) chunks.push(Buffer.from(chunk));
   return Buffer.concat(chunks).toString('utf8');
 }

@@ -181,8 +181,11 @@ export class WireReader extends FrameDecoder {
         return { frame: this.partialHeader(64), offset, have, missing: 'its 64-bit extended length (8 bytes after byte 1)' };
       case GET_MASK:
         return { frame, offset, have, missing: 'its 4-byte masking key' };
-      default:
-        return { frame, offset, have, missing: `${(frame?.length ?? 0) - this.received} more payload bytes` };
+      default: {
+        // Reading the payload: checkFrame has set the header, with its length.
+        const length = (frame as FrameHeader).length as number;
+        return { frame, offset, have, missing: `${length - this.received} more payload bytes` };
+      }
     }
   }
 

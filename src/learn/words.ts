@@ -29,7 +29,7 @@ export function opcodeName(opcode: number): string {
     case 0xa:
       return 'Pong';
     default:
-      return opcode < 8 ? 'reserved (data)' : 'reserved (control)';
+      return `reserved opcode 0x${opcode.toString(16)}`;
   }
 }
 

@@ -70,6 +70,7 @@ t.test('more than EARLY_LIMIT bytes before the answer: the client side is not de
   c.fromClient(Buffer.from(REQUEST));
   c.fromClient(Buffer.alloc(EARLY_LIMIT + 1));
   t.match(of('undecoded')[0], { from: 'client' });
+  t.match(traceLines(of('undecoded')[0]), [/^#7 client → server {2}not decoded: over 65536 bytes sent before the server answered the handshake/]);
   t.equal(c.heldBytes, 0);
   c.fromServer(Buffer.from(response()));
   c.fromClient(client({ opcode: 1, payload: 'late' }));
@@ -95,6 +96,7 @@ t.test('not HTTP: a head that does not parse is reported, then relayed undecoded
   const { c, of } = conversation();
   c.fromClient(Buffer.from('hello\r\n\r\n'));
   t.match(of('not-http')[0], { from: 'client', error: /request line/ });
+  t.match(traceLines(of('not-http')[0]), [/^#7 client → server {2}not an HTTP head \(the request line is not .*\); relayed, not decoded$/]);
   c.fromClient(Buffer.from('more'));
   c.fromServer(Buffer.from('SSH-2.0-OpenSSH\r\n'));
   t.match(of('not-http')[1], { from: 'server' });

@@ -110,6 +110,18 @@ t.test('§5.7: 256 bytes and 64 KiB of binary in one unmasked frame: the 16- and
   fits(t, [...r.lines, ...r64.lines]);
 });
 
+t.test('long text is previewed; a message over the default maxPayload gets a note (§10.4)', async (t) => {
+  const text = Buffer.from('The quick brown fox jumps over the lazy dog, again and again.');
+  const r = await run(['explain', `81 ${text.length.toString(16)} ${text.toString('hex')}`]);
+  t.match(r.text, 'as text     "The quick brown fox jumps over the lazy dog, aga" … 13 more bytes');
+  const message = r.lines.indexOf(line(r.lines, 'Message 1'));
+  t.equal(r.lines[message + 1], '  "The quick brown fox jumps over the lazy dog, again and again" … 1 more byte');
+  const size = 1024 * 1024 + 1;
+  const big = await run(['explain', '-'], `82 7f 00 00 00 00 00 10 00 01 ${'00'.repeat(size)}`);
+  t.equal(big.code, 0);
+  t.match(big.text, `note: over simpatico-ws's default maxPayload of 1048576 bytes; its server would close with 1009 Message Too Big (§10.4).`);
+});
+
 t.test('a non-minimal length is explained with a note, not refused', async (t) => {
   const r = await run(['explain', '82 7e 00 03 01 02 03']);
   t.equal(r.code, 0);

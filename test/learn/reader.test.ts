@@ -166,6 +166,14 @@ t.test('failures: the frame as far as it was read, the key and the payload when 
   t.end();
 });
 
+t.test('RSV1 on a continuation, even with permessage-deflate: the Receiver\'s 1002 (RFC 7692 §6.1)', (t) => {
+  const stream = Buffer.concat([buildFrame({ opcode: 1, rsv: 4, fin: false, payload: 'a' }), buildFrame({ opcode: 0, rsv: 4, payload: 'b' })]);
+  const seen = read('server', [stream], { allowRsv1: true });
+  t.match(seen.failure, { error: { code: 'WS_ERR_UNEXPECTED_RSV', closeCode: 1002, message: /continuation frame \(RFC 7692 §6\.1\)/ }, frame: { index: 2 } });
+  t.same(verdict(seen), receiverVerdict('server', stream, true));
+  t.end();
+});
+
 t.test('RSV1 with permessage-deflate negotiated: compressed messages are reported, not validated as text', (t) => {
   const seen = read('server', [buildFrame({ opcode: 1, rsv: 4, payload: hex('ff fe') })], { allowRsv1: true });
   t.same(seen.messages.map((m) => [m.compressed, m.length]), [[true, 2]]);

@@ -312,6 +312,38 @@ t.test('a refused handshake (404) and a client that resets', async (t) => {
   t.ok(trace.lines.some((l) => /^#2 state OPEN → CLOSED: TCP closed without a closing handshake: 1006 Abnormal Closure \(§7\.1\.5\); the client closed TCP first$/.test(l)));
 });
 
+t.test('a reset on either side is passed on and reported', async (t) => {
+  // The server resets right after its 101.
+  const target = net.createServer((socket) => {
+    socket.once('data', () => {
+      socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: x\r\n\r\n', () =>
+        setTimeout(() => socket.resetAndDestroy(), 20),
+      );
+    });
+    socket.on('error', () => {});
+  });
+  await new Promise<void>((r) => target.listen(0, '127.0.0.1', r));
+  t.teardown(() => target.close());
+  const trace = await start(t, ['trace', `ws://127.0.0.1:${(target.address() as net.AddressInfo).port}/`]);
+  const request = 'GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n';
+  const first = net.connect({ port: portOf(trace.url), host: '127.0.0.1' });
+  first.on('error', () => {});
+  const closedFirst = new Promise((r) => first.once('close', r));
+  first.write(request);
+  await until(trace.lines, /^#1 state OPEN → CLOSED/, 'CLOSED after the server reset');
+  t.ok(trace.lines.includes("#1 TCP: the server's side was reset or broke first"));
+  await within(closedFirst, 'the client to be dropped too');
+
+  // The client resets while open.
+  const second = net.connect({ port: portOf(trace.url), host: '127.0.0.1' });
+  second.on('error', () => {});
+  second.write(request);
+  await until(trace.lines, /^#2 state CONNECTING → OPEN/, 'OPEN');
+  second.resetAndDestroy();
+  await until(trace.lines, /^#2 state OPEN → CLOSED/, 'CLOSED after the client reset');
+  t.ok(trace.lines.some((l) => /^#2 TCP: the (client's side was reset or broke|server's side was reset or broke) first$/.test(l)), 'the reset');
+});
+
 t.test('a target that is down: the client gets 502 and closes, the trace prints one line', async (t) => {
   const closed = net.createServer();
   await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));

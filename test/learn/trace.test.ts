@@ -329,6 +329,7 @@ t.test('a reset on either side is passed on and reported', async (t) => {
   const first = net.connect({ port: portOf(trace.url), host: '127.0.0.1' });
   first.on('error', () => {});
   const closedFirst = new Promise((r) => first.once('close', r));
+  first.resume(); // read (and drop) the 101, so that the end is seen
   first.write(request);
   await until(trace.lines, /^#1 state OPEN → CLOSED/, 'CLOSED after the server reset');
   t.ok(trace.lines.includes("#1 TCP: the server's side was reset or broke first"));

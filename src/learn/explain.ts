@@ -212,7 +212,7 @@ function payloadRows(
   }
   if (utf8 !== undefined) {
     const whole = utf8 === 'complete' ? data : wholeStart(data);
-    if (whole !== undefined && isValidUtf8(whole) && whole.length > 0) {
+    if (whole !== undefined && isValidUtf8(whole)) {
       out.row(FIELD, 'as text', SUB, preview(whole, whole.length, { text: true, chars: TEXT_CHARS, hexBytes: ROW_BYTES }));
     }
     out.row(
@@ -237,9 +237,9 @@ function span(first: number, last: number): string {
   return first === last ? `byte ${first}` : `bytes ${first}–${last}`;
 }
 
-/** The part of a fragment made of whole characters: from its start when it starts on one. */
+/** The fragment, when it starts on a whole character (it is not empty: empty payloads show no rows). */
 function wholeStart(data: Buffer): Buffer | undefined {
-  return data.length > 0 && (data[0] & 0xc0) === 0x80 ? undefined : data;
+  return (data[0] & 0xc0) === 0x80 ? undefined : data;
 }
 
 /** A message, once its last frame arrived. */

@@ -81,9 +81,8 @@ function payloadPreview(hex: string, text: string | undefined, length: number): 
 function frameLine(e: FrameEvent): string {
   const parts = [e.type];
   if (e.fin) parts.push('FIN');
+  // RSV2 and RSV3 are never set on a frame that was read: no extension claims them, so they fail it.
   if (e.rsv1) parts.push('RSV1');
-  if (e.rsv2) parts.push('RSV2');
-  if (e.rsv3) parts.push('RSV3');
   if (e.message !== undefined && !(e.fin && e.fragment === 1)) {
     parts.push(`(fragment ${e.fragment} of message ${e.message}${e.fin ? ', the last' : ''})`);
   }

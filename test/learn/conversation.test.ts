@@ -129,6 +129,9 @@ t.test('permessage-deflate negotiated: RSV1 frames are compressed messages, not 
   t.equal(of('message')[0].text, undefined, 'compressed bytes are not shown as text');
   t.same(of('violation'), []);
   t.match(traceLines(of('frame')[0])[0], /Text FIN RSV1, 7 bytes: f2 48 cd/);
+  // A compressed message in two fragments: reassembled, marked compressed.
+  c.fromServer(Buffer.concat([buildFrame({ opcode: 2, rsv: 4, fin: false, payload: hex('01 02') }), buildFrame({ opcode: 0, payload: hex('03') })]));
+  t.match(traceLines(of('message')[1]), [/^#7 server → client {2}message 2 reassembled: Binary, compressed, 3 bytes in 2 fragments: 01 02 03$/]);
   // An unparsable extensions header negotiates nothing.
   const bad = conversation();
   bad.c.fromClient(Buffer.from(REQUEST));
@@ -157,8 +160,10 @@ t.test('TCP gone without a closing handshake: 1006', (t) => {
   c.fromClient(Buffer.from(REQUEST));
   c.fromServer(Buffer.from(response()));
   c.tcpEnded('client', 'reset');
+  c.tcpEnded('server', 'reset');
   c.closed();
   t.match(of('tcp')[0], { from: 'client', how: 'reset', first: true });
+  t.same(of('tcp').flatMap(traceLines), ["#7 TCP: the client's side was reset or broke first", "#7 TCP: the server's side was reset or broke"]);
   t.match(of('state')[1], { from: 'OPEN', to: 'CLOSED', by: 'client', clean: false, why: /without a closing handshake: 1006 Abnormal Closure \(§7\.1\.5\)/ });
   t.end();
 });
@@ -196,5 +201,7 @@ t.test('frames and messages as JSON-ready events: fragments, previews, keys, Pin
   t.match(messages[1], { index: 2, type: 'Binary', frames: 1, length: 200 });
   t.equal(messages[1].text, undefined);
   for (const e of [...frames, ...messages]) t.same(JSON.parse(JSON.stringify(e)), e, 'JSON-ready');
+  t.same(traceLines(frames[3]), [`#7 client → server  Continuation FIN (fragment 3 of message 1, the last) mask 37fa213d, 100 bytes: "${'x'.repeat(24)}" … 76 more bytes`]);
+  t.same(traceLines(messages[0]), [`#7 client → server  message 1 reassembled: Text, 102 bytes in 3 fragments: "é${'x'.repeat(23)}" … 77 more bytes`]);
   t.end();
 });

@@ -142,6 +142,18 @@ t.test('a Close frame: its code, what it means, and its reason', async (t) => {
   t.equal(after.code, 0, 'bytes after a Close are not an error: they are not read');
 });
 
+t.test('UTF-8 mid-message: fragments that start or stay inside a character show no text of their own', async (t) => {
+  // "€€" is e2 82 ac e2 82 ac: cut as [e2 82] [ac e2] [] [82 ac].
+  const r = await run(['explain', '01 02 e2 82 00 02 ac e2 00 00 80 02 82 ac']);
+  t.equal(r.code, 0);
+  t.same(
+    r.lines.filter((l) => /^ {4}(as text|UTF-8)/.test(l)).map((l) => l.trim().split(':')[0]),
+    ['UTF-8       valid so far, but it ends inside a character', 'UTF-8       valid so far, but it ends inside a character', 'UTF-8       valid'],
+    'no text for fragments that do not hold whole characters; the empty one shows no payload rows',
+  );
+  t.match(r.out, /Message 1: Text, 6 bytes, reassembled from frames 1–4 \(§5\.4\)\n {2}"€€"/);
+});
+
 t.test('UTF-8 mid-message: a character split over fragments is valid, and where validation stands', async (t) => {
   const r = await run(['explain', '01 01 c3 80 01 a9']);
   t.equal(r.code, 0);

@@ -380,6 +380,13 @@ t.test('a wss:// target: TLS to the target only, trusted with --ca', async (t) =
   await until(trace.lines, /→ CLOSED/, 'CLOSED');
   t.ok(trace.lines.includes('#1 server → client  Text FIN, 8 bytes: "over TLS"'));
 
+  // By name: the relay sends it as the TLS server name (SNI, RFC 6066 §3) and checks the certificate against it.
+  const byName = await start(t, ['trace', server.url.replace('127.0.0.1', 'localhost'), '--ca', 'test/fixtures/cert.pem']);
+  const named = new WsWebSocket(byName.url);
+  await next(named, 'open');
+  named.close();
+  await within(next(named, 'close'), 'the close');
+
   // Without --ca the self-signed certificate is refused: the target is unreachable.
   const untrusted = await start(t, ['trace', server.url]);
   const refused = new WsWebSocket(untrusted.url);
@@ -422,6 +429,11 @@ t.test('usage: bad targets and options are one line and exit status 2; a busy po
   t.equal(await main(['trace', 'ws://127.0.0.1:1/', '--port', String((busy.address() as net.AddressInfo).port)], inUse), 1);
   t.match(inUse.errors, [/^simpatico-ws trace: listen EADDRINUSE/]);
   t.throws(() => new TraceRelay({ target: 'ws://127.0.0.1/', port: -1 }, () => {}), { code: 'WS_ERR_INVALID_OPTION', message: /option port must be a whole number from 0 to 65535/ });
+});
+
+t.test('--host: an IPv6 address is printed in brackets', async (t) => {
+  const trace = await start(t, ['trace', 'ws://127.0.0.1:1/', '--host', '::1']);
+  t.match(trace.url, /^ws:\/\/\[::1\]:\d+\/$/);
 });
 
 t.test('the program itself: prints its URL first and stops on SIGTERM', async (t) => {

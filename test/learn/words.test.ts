@@ -60,6 +60,6 @@ t.test('lines wrap at 80 columns under their own column; "RFC 6455" stays whole'
   t.same(wrap(`  ${word}`, 4), [`  ${word}`], 'a word longer than the line is left whole');
   t.same(wrap(`  ${word} tail`, 4), [`  ${word}`, '    tail']);
   const rows = new Lines().row(2, 'label', 8, 'text').text(0, 'plain').blank().lines;
-  t.same(rows, ['  label  text', 'plain', '']);
+  t.same(rows, ['  label   text', 'plain', ''], 'the label padded to its width, then the text');
   t.end();
 });

@@ -5,6 +5,8 @@
  *   simpatico-ws echo [options]
  *   simpatico-ws client-echo URL [options]
  *   simpatico-ws serve [options]          (the registration demo; see `serve --help`)
+ *   simpatico-ws explain HEX… | --key KEY (frames or a key, field by field; see src/learn)
+ *   simpatico-ws trace TARGET [options]   (a relay that prints the conversation)
  */
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -29,6 +31,8 @@ Commands:
   echo          run an echo server (text echoed as text, binary as binary)
   client-echo   connect to a server and echo every message back until it closes
   serve         run the Simpatico Registration Protocol server and its demo page
+  explain       decode frames (hex) or a Sec-WebSocket-Key field by field, to learn the protocol
+  trace         relay clients to a server and print the whole conversation as it happens
 
 Run 'simpatico-ws <command> --help' for a command's options.`;
 
@@ -99,6 +103,11 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
       case 'serve': {
         const serve = await import('./registration/serve.js');
         return await serve.main(rest, io);
+      }
+      case 'explain':
+      case 'trace': {
+        const learn = await import('./learn/commands.js');
+        return await learn.main(command, rest, io);
       }
       case '--help':
       case '-h':

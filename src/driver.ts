@@ -103,6 +103,8 @@ export class Driver implements Timed {
   private readPausedForWrite = false;
   private pausedByUser = false;
   private needDrain = false;
+  /** Callbacks of sends whose bytes are queued and not yet written (made on first need). */
+  private writeCallbacks: ((error?: Error) => void)[] | undefined;
 
   constructor(
     socket: Duplex,
@@ -205,10 +207,12 @@ export class Driver implements Timed {
 
   /**
    * Called after a verb of the facade queued something: it leaves right after the current task, or
-   * at the end of the read being handled, together with everything else queued meanwhile.
+   * at the end of the read being handled, together with everything else queued meanwhile. A
+   * `callback` is called once those bytes are written to the socket (or with the error that stopped them).
    * @returns false when the buffered bytes are over the high-water mark (wait for `drain`).
    */
-  afterSend(): boolean {
+  afterSend(callback: ((error?: Error) => void) | undefined): boolean {
+    if (callback !== undefined) (this.writeCallbacks ??= []).push(callback);
     if (!this.pumping && !this.flushScheduled) {
       this.flushScheduled = true;
       process.nextTick(Driver.flushSoon, this);
@@ -440,11 +444,19 @@ export class Driver implements Timed {
     // Writes already waiting in the socket's queue mean these will wait too: detach them from the
     // shared slab, or each would pin 64 KiB for a peer that does not read.
     const chunks = outbox.take(socket.writableLength > 0);
+    // The callbacks of these bytes' sends hear when the last of them is written.
+    const callbacks = this.writeCallbacks;
+    this.writeCallbacks = undefined;
+    const done = callbacks === undefined ? undefined : (error?: Error | null) => {
+      for (const callback of callbacks) callback(error ?? undefined);
+    };
     if (chunks.length === 1) {
-      socket.write(chunks[0]);
+      socket.write(chunks[0], done);
     } else {
       socket.cork();
-      for (const chunk of chunks) socket.write(chunk);
+      const last = chunks.length - 1;
+      for (let i = 0; i < last; i++) socket.write(chunks[i]);
+      socket.write(chunks[last], done);
       socket.uncork();
     }
     // Backpressure on the read side: while the peer does not take what we write (our echoes,
@@ -477,6 +489,13 @@ export class Driver implements Timed {
   }
 
   private onClose(): void {
+    // Sends still waiting in the outbox will never be written.
+    const callbacks = this.writeCallbacks;
+    this.writeCallbacks = undefined;
+    if (callbacks !== undefined) {
+      const error = new WebSocketError('WS_ERR_NOT_OPEN', 'The connection closed before the data was written.', { side: 'local' });
+      for (const callback of callbacks) callback(error);
+    }
     this.conn.transportClosed();
     disarm(this);
     this.pump();

@@ -22,8 +22,17 @@ import { EventEmitter } from 'node:events';
 import { isUtf8 } from 'node:buffer';
 import { WebSocketError } from './errors.js';
 import { ReadyState } from './connection/connection.js';
-import type { ResponseHead } from './handshake/index.js';
-import type { Driver, DriverOwner } from './driver.js';
+import { HandshakeResponseError, type ResponseHead } from './handshake/index.js';
+import type { Driver } from './driver.js';
+import { openClient, type ClientOptions } from './client/connect.js';
+import {
+  addEventListener,
+  getAttribute,
+  removeEventListener,
+  setAttribute,
+  type EventListenerLike,
+  type WebSocketEventType,
+} from './event-target.js';
 
 /** Options every connection takes, from the server or from {@link connect}. All are validated when the server or client is made. */
 export interface ConnectionOptions {
@@ -52,14 +61,22 @@ export interface ConnectionOptions {
    * drains: a peer that does not read cannot make this side's memory grow. Default 1 MiB.
    */
   highWaterMark?: number;
+  /**
+   * Deliver text messages as Buffers, as ws does, instead of strings (the default, as browsers and
+   * Node's own WebSocket do). Default false.
+   */
+  textAsBuffer?: boolean;
 }
+
+/** How binary messages are delivered (as ws's `binaryType`). */
+export type BinaryType = 'nodebuffer' | 'arraybuffer' | 'fragments';
 
 /** Events of a {@link WebSocket}, with their arguments. */
 export interface WebSocketEvents {
   /** The connection opened (clients; a server's connections are open when handed over). */
   open: [];
-  /** Text messages arrive as a string, binary ones as a Buffer. */
-  message: [data: string | Buffer, isBinary: boolean];
+  /** Text arrives as a string (a Buffer with `textAsBuffer`), binary as `binaryType` says (a Buffer by default). */
+  message: [data: string | Buffer | ArrayBuffer | Buffer[], isBinary: boolean];
   ping: [payload: Buffer];
   pong: [payload: Buffer];
   /** The connection is CLOSED: the code and reason of the peer's Close (1005 if it had none), 1006 if TCP broke. */
@@ -68,6 +85,21 @@ export interface WebSocketEvents {
   error: [error: WebSocketError];
   /** The outgoing buffer drained after `send` returned false. */
   drain: [];
+  /** Client: the server's 101 response, before 'open' (as ws: statusCode, headers, …). */
+  upgrade: [response: UpgradeResponse];
+  /**
+   * Client: the server answered something else than 101. With a listener, this replaces the
+   * 'error' event (as in ws); the connection is closed either way.
+   */
+  'unexpected-response': [request: { method: string; path: string; host: string }, response: UpgradeResponse];
+}
+
+/** A response head in the shape of node:http's IncomingMessage, as ws's 'upgrade' and 'unexpected-response' give it. */
+export interface UpgradeResponse {
+  statusCode: number;
+  statusMessage: string;
+  httpVersion: string;
+  headers: Record<string, string | string[] | undefined>;
 }
 
 /** Who keeps count of a server's connections. @internal */
@@ -76,15 +108,41 @@ export interface Tracker {
   release(ws: WebSocket): void;
 }
 
-/** Data a WebSocket can send. Strings go as text, everything else as binary unless told otherwise. */
-export type SendData = string | Buffer | ArrayBuffer | ArrayBufferView;
+/**
+ * Data a WebSocket can send. Strings go as text, everything else as binary unless told otherwise;
+ * an array of buffers (what `binaryType = 'fragments'` delivers) is sent as their concatenation.
+ */
+export type SendData = string | Buffer | ArrayBuffer | ArrayBufferView | readonly Uint8Array[];
 
+/** A `send`/`ping`/`pong` callback: called once the data is written to the socket, or with the error that kept it from being sent. */
+export type SendCallback = (error?: Error) => void;
+
+/** What `send` takes besides the data (ws's options; `compress` and `mask` are accepted and decided by the connection). */
+export interface SendOptions {
+  binary?: boolean;
+  fin?: boolean;
+  /** Accepted for ws compatibility; whether a message is compressed is the negotiated extension's call. */
+  compress?: boolean;
+  /** Accepted for ws compatibility; a client always masks and a server never does (RFC 6455 §5.1). */
+  mask?: boolean;
+}
+
+const kServerSide = Symbol('simpatico-ws:server-side');
+
+/**
+ * One WebSocket connection, either role.
+ *
+ * As a client: `new WebSocket(url, protocols?, options?)` connects at once (as ws's and the
+ * browser's do); `connect(url, options)` does the same and resolves once OPEN.
+ */
 // (It is the driver's DriverOwner; no `implements` clause, so the published types show only the public API.)
 export class WebSocket extends EventEmitter<WebSocketEvents> {
   static readonly CONNECTING = ReadyState.CONNECTING;
   static readonly OPEN = ReadyState.OPEN;
   static readonly CLOSING = ReadyState.CLOSING;
   static readonly CLOSED = ReadyState.CLOSED;
+  /** @internal The marker a server passes to make its side of a connection. */
+  static readonly serverSide: typeof kServerSide = kServerSide;
 
   /** The subprotocol the server selected, '' when none. */
   protocol = '';
@@ -98,13 +156,41 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
   tracker: Tracker | undefined = undefined;
   /** @internal Client: told of the handshake's outcome (connect()'s promise). */
   handshakeDone: ((error: WebSocketError | undefined) => void) | undefined = undefined;
+  /** @internal Deliver text as Buffers (the `textAsBuffer` option). */
+  textAsBuffer = false;
+  private _binaryType: BinaryType = 'nodebuffer';
 
   /**
-   * Not for direct use: servers create their connections, and clients use {@link connect}.
-   * @internal
+   * Connects to `address` (`ws:`, `wss:`, `http:` or `https:`), offering `protocols`; the
+   * connection is CONNECTING until 'open'. Options are {@link ClientOptions}; an invalid URL or
+   * option throws a `WebSocketError` here. (A server's connections are made by the server.)
    */
-  constructor() {
+  constructor(address?: string | URL | typeof kServerSide, protocols?: string | string[] | ClientOptions, options?: ClientOptions) {
     super();
+    if (address === undefined || address === kServerSide) return;
+    let offered: string[] | undefined;
+    let opts = options ?? {};
+    if (typeof protocols === 'string') offered = [protocols];
+    else if (Array.isArray(protocols)) offered = protocols;
+    else if (protocols !== undefined) opts = protocols;
+    openClient(this, address, offered === undefined ? opts : { ...opts, protocols: offered }, noop);
+    // Listeners are attached right after the constructor returns: start delivering after that.
+    this.handshakeDone = (error) => {
+      if (error === undefined) setImmediate(() => this.driver!.start());
+    };
+  }
+
+  get CONNECTING(): 0 {
+    return ReadyState.CONNECTING;
+  }
+  get OPEN(): 1 {
+    return ReadyState.OPEN;
+  }
+  get CLOSING(): 2 {
+    return ReadyState.CLOSING;
+  }
+  get CLOSED(): 3 {
+    return ReadyState.CLOSED;
   }
 
   /** CONNECTING, OPEN, CLOSING or CLOSED (0–3, as in the WHATWG WebSocket). */
@@ -122,47 +208,61 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
     return this.driver?.isPaused === true;
   }
 
+  /** How binary messages are delivered: 'nodebuffer' (a Buffer, the default), 'arraybuffer', or 'fragments' (a Buffer[]). */
+  get binaryType(): BinaryType {
+    return this._binaryType;
+  }
+
+  set binaryType(type: BinaryType) {
+    if (type !== 'nodebuffer' && type !== 'arraybuffer' && type !== 'fragments') {
+      throw new WebSocketError('WS_ERR_INVALID_ARGUMENT', `binaryType must be 'nodebuffer', 'arraybuffer' or 'fragments', not ${JSON.stringify(type)}.`, {
+        side: 'local',
+      });
+    }
+    this._binaryType = type;
+  }
+
   /**
    * Sends a message. Strings are sent as text and everything else as binary, unless `binary` says
    * otherwise. With `fin: false` the data is the first or a middle fragment of a message that a
    * later `send` with `fin: true` (the default) ends (RFC 6455 §5.4). See the verb table above.
    *
+   * @param callback called once the data is written to the socket; with an error when it was dropped.
    * @returns false when the data was dropped (CLOSING, CLOSED) or the outgoing buffer is over its
    *   high-water mark (the data is queued all the same: wait for `drain` before sending more).
    * @throws WebSocketError `WS_ERR_NOT_OPEN` while CONNECTING; `WS_ERR_INVALID_UTF8` for text that is
    *   not UTF-8; `WS_ERR_INVALID_ARGUMENT` for data that is not a string, Buffer, ArrayBuffer or view.
    */
-  send(data: SendData, options: { binary?: boolean; fin?: boolean } = {}): boolean {
+  send(data: SendData, options?: SendOptions | SendCallback, callback?: SendCallback): boolean {
+    if (typeof options === 'function') {
+      callback = options;
+      options = undefined;
+    }
+    const opts = options ?? {};
     let payload: Buffer | string;
     if (typeof data === 'string') {
-      payload = options.binary === true ? Buffer.from(data, 'utf8') : data;
+      payload = opts.binary === true ? Buffer.from(data, 'utf8') : data;
     } else {
       payload = toBuffer(data);
     }
-    const isBinary = options.binary ?? typeof data !== 'string';
+    const isBinary = opts.binary ?? typeof data !== 'string';
     // §8.1: a text message must be UTF-8; refuse to put invalid text on the wire.
     if (!isBinary && typeof payload !== 'string' && !isUtf8(payload)) {
       throw new WebSocketError('WS_ERR_INVALID_UTF8', 'A text message must be valid UTF-8; send it as binary.', { side: 'local' });
     }
     const driver = this.openDriver('send');
-    if (!driver.conn.send(payload, isBinary, options.fin ?? true)) return false;
-    return driver.afterSend();
+    if (!driver.conn.send(payload, isBinary, opts.fin ?? true)) return dropped(callback, this.readyState);
+    return driver.afterSend(callback);
   }
 
-  /** Sends a Ping (at most 125 bytes of payload). @returns as {@link send}. */
-  ping(data: SendData = EMPTY): boolean {
-    const payload = typeof data === 'string' ? Buffer.from(data) : toBuffer(data);
-    const driver = this.openDriver('ping');
-    if (!driver.conn.ping(payload)) return false;
-    return driver.afterSend();
+  /** Sends a Ping (at most 125 bytes of payload). `mask` is accepted for ws compatibility (§5.1 decides). @returns as {@link send}. */
+  ping(data?: SendData, mask?: boolean | SendCallback, callback?: SendCallback): boolean {
+    return this.control('ping', data, mask, callback);
   }
 
   /** Sends an unsolicited Pong (at most 125 bytes of payload); Pings are answered automatically. @returns as {@link send}. */
-  pong(data: SendData = EMPTY): boolean {
-    const payload = typeof data === 'string' ? Buffer.from(data) : toBuffer(data);
-    const driver = this.openDriver('pong');
-    if (!driver.conn.pong(payload)) return false;
-    return driver.afterSend();
+  pong(data?: SendData, mask?: boolean | SendCallback, callback?: SendCallback): boolean {
+    return this.control('pong', data, mask, callback);
   }
 
   /**
@@ -175,15 +275,16 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
    * @param reason at most 123 bytes of UTF-8.
    * @throws WebSocketError `WS_ERR_INVALID_CLOSE_CODE`, `WS_ERR_CLOSE_REASON_TOO_LONG`, in every state.
    */
-  close(code?: number, reason?: string): void {
+  close(code?: number, reason?: string | Buffer): void {
+    const text = Buffer.isBuffer(reason) ? reason.toString('utf8') : reason;
     const driver = this.driver;
     if (driver === undefined || driver.conn.state === ReadyState.CONNECTING) {
       // Checked here too: a wrong code is a bug whatever the state.
-      driver?.conn.close(code, reason);
+      driver?.conn.close(code, text);
       this.abort();
       return;
     }
-    driver.conn.close(code, reason);
+    driver.conn.close(code, text);
     driver.settle();
   }
 
@@ -207,6 +308,45 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
     this.driver?.resume();
   }
 
+  // ---- the WHATWG surface (as ws offers it) -----------------------------------------------------
+
+  /** Adds a browser-style listener: it gets an event object (`MessageEvent`, `CloseEvent`, …). */
+  addEventListener(type: WebSocketEventType, listener: EventListenerLike, options?: { once?: boolean }): void {
+    addEventListener(this, type, listener, options);
+  }
+
+  /** Removes a listener added with {@link addEventListener}. */
+  removeEventListener(type: WebSocketEventType, listener: EventListenerLike): void {
+    removeEventListener(this, type, listener);
+  }
+
+  get onopen(): EventListenerLike | null {
+    return getAttribute(this, 'open');
+  }
+  set onopen(listener: EventListenerLike | null) {
+    setAttribute(this, 'open', listener);
+  }
+  get onmessage(): EventListenerLike | null {
+    return getAttribute(this, 'message');
+  }
+  set onmessage(listener: EventListenerLike | null) {
+    setAttribute(this, 'message', listener);
+  }
+  get onclose(): EventListenerLike | null {
+    return getAttribute(this, 'close');
+  }
+  set onclose(listener: EventListenerLike | null) {
+    setAttribute(this, 'close', listener);
+  }
+  get onerror(): EventListenerLike | null {
+    return getAttribute(this, 'error');
+  }
+  set onerror(listener: EventListenerLike | null) {
+    setAttribute(this, 'error', listener);
+  }
+
+  // ---- internal verbs ---------------------------------------------------------------------------
+
   /**
    * Drops what waits to be sent and fails the connection with `code` (a recipient too slow to keep).
    * @internal
@@ -225,7 +365,7 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
   sendEncoded(frame: Buffer): boolean {
     const driver = this.openDriver('send');
     if (!driver.conn.sendFrame(frame)) return false;
-    return driver.afterSend();
+    return driver.afterSend(undefined);
   }
 
   // ---- what the driver reports (DriverOwner) ----------------------------------------------------
@@ -235,24 +375,36 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
     const done = this.handshakeDone;
     this.handshakeDone = undefined;
     done?.(error);
-    this.emitError(error);
+    if (error instanceof HandshakeResponseError && this.listenerCount('unexpected-response') > 0) {
+      // As ws: whoever listens for 'unexpected-response' handles the refusal; no 'error'.
+      const url = new URL(this.url);
+      this.emit('unexpected-response', { method: 'GET', path: `${url.pathname}${url.search}`, host: url.host }, responseOf(error.response));
+    } else {
+      this.emitError(error);
+    }
     this.driver!.terminate();
   }
 
   /** @internal */
-  onOpen(protocol: string, extensions: string, _response: ResponseHead | undefined): void {
+  onOpen(protocol: string, extensions: string, response: ResponseHead | undefined): void {
     this.protocol = protocol;
     this.extensions = extensions;
     const done = this.handshakeDone;
     if (done === undefined) return; // a server's connection: open when handed over
     this.handshakeDone = undefined;
     done(undefined);
+    if (response !== undefined) this.emit('upgrade', responseOf(response));
     this.emit('open');
   }
 
   /** @internal */
   onMessage(data: Buffer, isBinary: boolean): void {
-    this.emit('message', isBinary ? data : data.toString('utf8'), isBinary);
+    if (!isBinary) {
+      this.emit('message', this.textAsBuffer ? data : data.toString('utf8'), false);
+      return;
+    }
+    const type = this._binaryType;
+    this.emit('message', type === 'nodebuffer' ? data : type === 'arraybuffer' ? arrayBufferOf(data) : [data], true);
   }
 
   /** @internal */
@@ -286,6 +438,14 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
     this.emit('drain');
   }
 
+  private control(verb: 'ping' | 'pong', data: SendData | undefined, mask: boolean | SendCallback | undefined, callback: SendCallback | undefined): boolean {
+    if (typeof mask === 'function') callback = mask;
+    const payload = data === undefined ? EMPTY : typeof data === 'string' ? Buffer.from(data) : toBuffer(data);
+    const driver = this.openDriver(verb);
+    if (!(verb === 'ping' ? driver.conn.ping(payload) : driver.conn.pong(payload))) return dropped(callback, this.readyState);
+    return driver.afterSend(callback);
+  }
+
   private abort(): void {
     const done = this.handshakeDone;
     this.handshakeDone = undefined;
@@ -295,7 +455,7 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
 
   private openDriver(verb: string): Driver {
     const driver = this.driver;
-    if (driver === undefined) {
+    if (driver === undefined || driver.conn.state === ReadyState.CONNECTING) {
       throw new WebSocketError('WS_ERR_NOT_OPEN', `Cannot ${verb} while the connection is CONNECTING: wait for 'open'.`, { side: 'local' });
     }
     return driver;
@@ -307,12 +467,37 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
   }
 }
 
+/** Data dropped because the connection is closing: the callback hears why (as ws's does), and send says false. */
+function dropped(callback: SendCallback | undefined, state: number): false {
+  if (callback !== undefined) {
+    const error = new WebSocketError('WS_ERR_NOT_OPEN', `The connection is ${state === ReadyState.CLOSING ? 'CLOSING' : 'CLOSED'}: the data was not sent.`, {
+      side: 'local',
+    });
+    process.nextTick(callback, error);
+  }
+  return false;
+}
+
+/** The bytes of `data` as an ArrayBuffer of their own (no copy when the Buffer already is one). */
+function arrayBufferOf(data: Buffer): ArrayBuffer {
+  const buffer = data.buffer as ArrayBuffer;
+  if (data.byteOffset === 0 && data.byteLength === buffer.byteLength) return buffer;
+  return buffer.slice(data.byteOffset, data.byteOffset + data.byteLength);
+}
+
+function responseOf(head: ResponseHead): UpgradeResponse {
+  return { statusCode: head.status, statusMessage: head.statusText, httpVersion: head.httpVersion, headers: head.headers };
+}
+
+function noop(): void {}
+
 const EMPTY = Buffer.alloc(0);
 
-/** A Buffer view of any binary data, without copying. */
-export function toBuffer(data: Buffer | ArrayBuffer | ArrayBufferView): Buffer {
+/** A Buffer view of any binary data, without copying (an array of buffers is concatenated). */
+export function toBuffer(data: Buffer | ArrayBuffer | ArrayBufferView | readonly Uint8Array[]): Buffer {
   if (Buffer.isBuffer(data)) return data;
   if (data instanceof ArrayBuffer) return Buffer.from(data);
   if (ArrayBuffer.isView(data)) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  if (Array.isArray(data) && data.every((piece) => piece instanceof Uint8Array)) return Buffer.concat(data);
   throw new WebSocketError('WS_ERR_INVALID_ARGUMENT', 'A message is a string, Buffer, ArrayBuffer or typed array.', { side: 'local' });
 }

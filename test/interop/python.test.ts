@@ -70,7 +70,7 @@ async function client(url: string, protocols?: string[]): Promise<{ ws: WebSocke
   const queue: [string | Buffer, boolean][] = [];
   let wake: (() => void) | undefined;
   ws.on('message', (data, isBinary) => {
-    queue.push([data, isBinary]);
+    queue.push([data as string | Buffer, isBinary]);
     wake?.();
   });
   return {

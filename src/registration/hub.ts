@@ -3,17 +3,23 @@
  * (./core/server-role.ts) bound to the connections of a {@link WebSocketServer}, with real timers.
  *
  * All the decisions — challenges, verification, retries, heartbeats, routing, limits — are the
- * role's; this file only carries its actions out: send, close, (re)arm a timer.
+ * role's; this file carries its actions out: send, close, (re)arm a timer. Every text leaves
+ * through {@link broadcast} (src/server/broadcast.ts), which frames it once however many
+ * recipients it has and holds the one slow-recipient policy: a recipient whose buffered bytes are
+ * over `maxBufferedAmount` is closed with 1008 instead of being sent more.
  */
 
 import { EventEmitter } from 'node:events';
+import { checkOptions, rule } from '../options.js';
+import { broadcast } from '../server/broadcast.js';
 import type { HttpRequest, WebSocketServer } from '../server/server.js';
-import { WebSocket } from '../websocket.js';
+import type { WebSocket } from '../websocket.js';
 import type { RegistrationCrypto } from './core/crypto.js';
+import { SERVER_RULES } from './core/server-options.js';
 import { RegistrationServerRole, type ServerAction, type ServerRoleOptions } from './core/server-role.js';
 import { nodeCrypto } from './node-crypto.js';
 
-/** Options of a {@link RegistrationHub}: the protocol's (milliseconds), and crypto. */
+/** Options of a {@link RegistrationHub}: the protocol's (milliseconds), crypto, and the hub's own limit. */
 export interface RegistrationHubOptions extends Omit<ServerRoleOptions, 'crypto'> {
   /** Default: node:crypto. */
   crypto?: RegistrationCrypto;
@@ -26,6 +32,17 @@ export interface RegistrationHubOptions extends Omit<ServerRoleOptions, 'crypto'
   now?: () => number;
 }
 
+/** The hub's own defaults (the role's are `SERVER_DEFAULTS`). */
+export const HUB_DEFAULTS = {
+  maxBufferedAmount: 4 * 1024 * 1024,
+} as const;
+
+const HUB_RULES = {
+  ...SERVER_RULES,
+  maxBufferedAmount: rule.bytes(1),
+  now: rule.function,
+};
+
 /** Events of a {@link RegistrationHub}. */
 export interface RegistrationHubEvents {
   /** `publicKey` became routable to `socket`. */
@@ -34,24 +51,25 @@ export interface RegistrationHubEvents {
   unregistered: [publicKey: string, socket: WebSocket];
 }
 
-const DEFAULT_MAX_BUFFERED = 4 * 1024 * 1024;
 /** setTimeout fires at once beyond 2^31 - 1 ms; a longer wait is done in steps (tick re-arms). */
 const MAX_TIMER = 2 ** 31 - 1;
 
 /** The registry of public key → connections, routing and heartbeats for one or more servers. */
 export class RegistrationHub extends EventEmitter<RegistrationHubEvents> {
-  /** The sans-I/O role doing the work (its `keys()`, `keyOf()`, `connectionsOf()` are useful). */
+  /** The sans-I/O role doing the work (its `keys()`, `keyOf()`, `phaseOf()`, `connectionsOf()` are useful). */
   readonly role: RegistrationServerRole<WebSocket>;
   private readonly timers = new Map<WebSocket, NodeJS.Timeout>();
-  private readonly maxBufferedAmount: number;
+  private readonly slowClient: { maxBufferedAmount: number; policy: 'close' };
   private readonly now: () => number;
   private readonly servers = new Map<WebSocketServer, (ws: WebSocket, req: HttpRequest) => void>();
 
+  /** @throws WebSocketError `WS_ERR_INVALID_OPTION` for an option of the wrong type, range or name. */
   constructor(options: RegistrationHubOptions = {}) {
     super();
+    checkOptions('new RegistrationHub()', options, HUB_RULES);
     const { crypto, maxBufferedAmount, now, ...protocol } = options;
     this.role = new RegistrationServerRole<WebSocket>({ ...protocol, crypto: crypto ?? nodeCrypto });
-    this.maxBufferedAmount = maxBufferedAmount ?? DEFAULT_MAX_BUFFERED;
+    this.slowClient = { maxBufferedAmount: maxBufferedAmount ?? HUB_DEFAULTS.maxBufferedAmount, policy: 'close' };
     this.now = now ?? Date.now;
   }
 
@@ -73,19 +91,8 @@ export class RegistrationHub extends EventEmitter<RegistrationHubEvents> {
     const raw = req.headers.host;
     const host = (Array.isArray(raw) ? raw[0] : raw) ?? '';
     ws.on('message', (data, isBinary) => {
-      if (isBinary) {
-        this.apply(this.role.receiveBinary(ws));
-        return;
-      }
-      this.role.receive(ws, data as string, this.now()).then(
-        (actions) => this.apply(actions),
-        () => {
-          // Only a crypto implementation that throws gets here: a fault of this side (1011).
-          this.apply(this.role.closed(ws));
-          this.clearTimer(ws);
-          ws.close(1011, 'internal error');
-        },
-      );
+      if (isBinary) this.apply(this.role.receiveBinary(ws));
+      else this.role.receive(ws, data as string, this.now()).then((actions) => this.apply(actions));
     });
     ws.on('close', () => {
       this.clearTimer(ws);
@@ -108,43 +115,41 @@ export class RegistrationHub extends EventEmitter<RegistrationHubEvents> {
 
   private apply(actions: ServerAction<WebSocket>[]): void {
     for (const action of actions) {
-      const ws = action.conn;
       switch (action.type) {
         case 'send':
-          // A peer can close at any moment; what was meant for it is dropped, as browsers do.
-          if (ws.readyState !== WebSocket.OPEN) break;
-          if (ws.bufferedAmount > this.maxBufferedAmount) {
-            this.apply(this.role.closed(ws));
-            this.clearTimer(ws);
-            ws.close(1008, 'too slow: messages were piling up');
-            break;
-          }
-          ws.send(action.text);
+          // One recipient, the same path: a peer that does not read its replies meets the same policy.
+          broadcast([action.conn], action.text, { slowClient: this.slowClient });
+          break;
+        case 'broadcast':
+          broadcast(action.conns, action.text, { slowClient: this.slowClient });
           break;
         case 'close':
-          this.clearTimer(ws);
-          ws.close(action.code, action.reason);
+          this.clearTimer(action.conn);
+          action.conn.close(action.code, action.reason);
           break;
         case 'timer':
-          this.clearTimer(ws);
-          if (action.at !== null) {
-            const timer = setTimeout(() => {
-              this.timers.delete(ws);
-              this.apply(this.role.tick(ws, this.now()));
-            }, Math.min(MAX_TIMER, Math.max(0, action.at - this.now())));
-            // A pending heartbeat is no reason to keep the process alive once everything else is done.
-            timer.unref();
-            this.timers.set(ws, timer);
-          }
+          this.arm(action.conn, action.at);
           break;
         case 'registered':
-          this.emit('registered', action.publicKey, ws);
+          this.emit('registered', action.publicKey, action.conn);
           break;
         case 'unregistered':
-          this.emit('unregistered', action.publicKey, ws);
+          this.emit('unregistered', action.publicKey, action.conn);
           break;
       }
     }
+  }
+
+  private arm(ws: WebSocket, at: number | null): void {
+    this.clearTimer(ws);
+    if (at === null) return;
+    const timer = setTimeout(() => {
+      this.timers.delete(ws);
+      this.apply(this.role.tick(ws, this.now()));
+    }, Math.min(MAX_TIMER, Math.max(0, at - this.now())));
+    // A pending heartbeat is no reason to keep the process alive once everything else is done.
+    timer.unref();
+    this.timers.set(ws, timer);
   }
 
   private clearTimer(ws: WebSocket): void {

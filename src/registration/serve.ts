@@ -9,6 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { WebSocketServer } from '../server/server.js';
+import { MAX_MESSAGE_BYTES, MAX_MILLISECONDS, MAX_RETRIES } from './core/server-options.js';
 import { SERVER_DEFAULTS, MIN_MESSAGE_BYTES } from './core/server-role.js';
 import { RegistrationHub, type RegistrationHubOptions } from './hub.js';
 import { demoHttpHandler, loadWebFiles } from './static.js';
@@ -49,11 +50,13 @@ Options:
                             (https, or http on localhost) for WebCrypto Ed25519
   --help                    show this help`;
 
-/** Parses a number of seconds (fractional allowed) into milliseconds. */
+/** Parses a number of seconds (fractional allowed) into milliseconds, as many as a timer can wait. */
 function seconds(name: string, value: string, allowZero: boolean): number {
   const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n < 0 || (!allowZero && n === 0)) {
-    throw new UsageError(`${name} must be a number of seconds ${allowZero ? 'of 0 or more' : 'above 0'}, not '${value}'.`);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0 || (!allowZero && n === 0) || n * 1000 > MAX_MILLISECONDS) {
+    throw new UsageError(
+      `${name} must be a number of seconds ${allowZero ? 'of 0 or more' : 'above 0'} and at most ${MAX_MILLISECONDS / 1000}, not '${value}'.`,
+    );
   }
   return n * 1000;
 }
@@ -66,7 +69,9 @@ function whole(name: string, value: string, min: number, max: number): number {
 
 function positiveNumber(name: string, value: string): number {
   const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n <= 0) throw new UsageError(`${name} must be a number above 0, not '${value}'.`);
+  if (value.trim() === '' || !(n > 0 && n <= Number.MAX_SAFE_INTEGER)) {
+    throw new UsageError(`${name} must be a number above 0 and at most 2^53 - 1, not '${value}'.`);
+  }
   return n;
 }
 
@@ -107,17 +112,21 @@ export function parseServeArgs(argv: string[], env: Record<string, string | unde
   });
   if (values.help) return 'help';
   const protocol: RegistrationHubOptions = {};
-  if (values['expected-host'] !== undefined) protocol.expectedHosts = values['expected-host'];
+  if (values['expected-host'] !== undefined) {
+    if (values['expected-host'].some((h) => h.trim() === '')) throw new UsageError('--expected-host must name a host[:port], not an empty string.');
+    protocol.expectedHosts = values['expected-host'];
+  }
   if (values.heartbeat !== undefined) protocol.heartbeatInterval = seconds('--heartbeat', values.heartbeat, true);
   if (values['heartbeat-timeout'] !== undefined) protocol.heartbeatTimeout = seconds('--heartbeat-timeout', values['heartbeat-timeout'], false);
   if (values['register-timeout'] !== undefined) protocol.registerTimeout = seconds('--register-timeout', values['register-timeout'], false);
   if (values['nonce-ttl'] !== undefined) protocol.nonceTtl = seconds('--nonce-ttl', values['nonce-ttl'], false);
-  if (values.retries !== undefined) protocol.retries = whole('--retries', values.retries, 0, 1000);
+  if (values.retries !== undefined) protocol.retries = whole('--retries', values.retries, 0, MAX_RETRIES);
   if (values['max-message'] !== undefined) {
-    protocol.maxMessageBytes = whole('--max-message', values['max-message'], MIN_MESSAGE_BYTES, 2 ** 31);
+    protocol.maxMessageBytes = whole('--max-message', values['max-message'], MIN_MESSAGE_BYTES, MAX_MESSAGE_BYTES);
   }
   if (values.rate !== undefined) protocol.rate = positiveNumber('--rate', values.rate);
   if (values.burst !== undefined) protocol.burst = whole('--burst', values.burst, 1, 1e9);
+
   if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined)) {
     throw new UsageError('--tls-cert and --tls-key go together: give both, or neither for plain http and ws.');
   }

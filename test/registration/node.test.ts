@@ -114,6 +114,20 @@ t.test('heartbeats: answered by register() automatically; unanswered ones close 
   alice.close();
 });
 
+t.test('heartbeatInterval 0: once registered, the registration deadline is cancelled and nothing more is asked', async (t) => {
+  const { url, hub } = await hubServer(t, { heartbeatInterval: 0, registerTimeout: 100 });
+  const alice = await connectAndRegister(url);
+  let beats = 0;
+  alice.on('heartbeat', () => beats++);
+  let closedWith: number | undefined;
+  alice.on('close', (code) => (closedWith = code));
+  await new Promise((r) => setTimeout(r, 250)); // well past the 100 ms registration deadline
+  t.equal(closedWith, undefined, 'not closed by the registration timer');
+  t.equal(beats, 0, 'no heartbeat challenge');
+  t.same(hub.keys(), [alice.publicKey]);
+  alice.close();
+});
+
 t.test('a heartbeat refused for good is reported as failed', async (t) => {
   const { url } = await hubServer(t, { heartbeatInterval: 50, retries: 0 });
   const kp = await nodeCrypto.generateKeyPair();
@@ -181,21 +195,119 @@ t.test('a crypto that throws closes that connection with 1011, nothing more', as
   t.same(hub.keys(), []);
 });
 
-t.test('a recipient that does not read is closed, not buffered for without bound', async (t) => {
-  const { url, hub } = await hubServer(t, { maxBufferedAmount: 64 * 1024, rate: 1e6, burst: 1e6 }, { maxPayload: 65536 });
+t.test('a crypto that fails after its connection closed changes nothing', async (t) => {
+  let fail: (e: Error) => void = () => undefined;
+  const verifying = new Promise<void>((called) => {
+    fail = () => called(); // replaced below once verify runs
+  });
+  const late: RegistrationCrypto = {
+    ...nodeCrypto,
+    verify: () =>
+      new Promise((_, reject) => {
+        const calledBack = fail;
+        fail = reject;
+        calledBack(new Error('unused'));
+      }),
+  };
+  const { url, hub, server } = await hubServer(t, { crypto: late });
+  const accepted = once(server, 'connection') as Promise<[WebSocket]>;
+  const ws = await connect(url);
+  const [serverWs] = await accepted;
+  const challenge = await nextJson(ws);
+  const role = new RegistrationClientRole({ crypto: nodeCrypto, keyPair: await nodeCrypto.generateKeyPair(), host: new URL(url).host });
+  ws.send(((await role.receive(JSON.stringify(challenge)))[0] as { text: string }).text);
+  await verifying;
+  const gone = closed(ws);
+  ws.close(1000, 'bye');
+  t.same((await gone).slice(0, 2), [1000, 'bye'], 'our own close, not a 1011');
+  if (serverWs.readyState !== 3) await once(serverWs, 'close');
+  t.equal(hub.role.phaseOf(serverWs), undefined, 'the role has forgotten the connection');
+  fail(new Error('too late'));
+  await new Promise((r) => setTimeout(r, 10));
+  t.same(hub.keys(), []);
+});
+
+t.test('a recipient that does not read is closed, and never holds more than the limit plus one message', async (t) => {
+  const limit = 64 * 1024;
+  // closeTimeout: the sleeper never answers the close, so its socket is dropped after 300 ms.
+  const { url, hub } = await hubServer(t, { maxBufferedAmount: limit, rate: 1e6, burst: 1e6 }, { maxPayload: 65536, closeTimeout: 300 });
+  const serverSide = new Map<string, WebSocket>();
+  hub.on('registered', (key, ws) => serverSide.set(key, ws));
   const sender = await connectAndRegister(url);
   const sleeper = await connectAndRegister(url);
+  const towardsSleeper = serverSide.get(sleeper.publicKey)!;
   // Stop reading: the server's buffer towards the sleeper fills up.
-  (sleeper.socket as unknown as { pause(): void }).pause();
+  sleeper.socket.pause();
   const gone = once(hub, 'unregistered');
   const chunk = 'x'.repeat(60_000);
-  for (let i = 0; i < 400 && hub.keys().length === 2; i++) {
+  const message = JSON.stringify({ from: sender.publicKey, data: chunk });
+  let most = 0;
+  let sent = 0;
+  for (; sent < 400 && towardsSleeper.readyState === 1; sent++) {
     sender.registeredSend(chunk, sleeper.publicKey);
     await new Promise((r) => setImmediate(r));
+    most = Math.max(most, towardsSleeper.bufferedAmount);
   }
-  t.same((await gone)[0], sleeper.publicKey);
+  t.ok(sent < 400, `closed after ${sent} messages`);
+  t.equal(towardsSleeper.readyState, 2, 'closing: the close frame waits behind what is buffered');
+  // The check is made before each message: at most one message over the limit (plus its frame header and the close).
+  t.ok(most <= limit + message.length + 4 + 40, `at most ${most} bytes held (limit ${limit}, message ${message.length})`);
+  t.same((await gone)[0], sleeper.publicKey, 'unregistered once the connection is gone');
   sender.close();
   sleeper.socket.terminate();
+});
+
+t.test('a routed message is framed once: the same Buffer is queued for every recipient', async (t) => {
+  const { url, hub } = await hubServer(t);
+  const serverSide = new Map<string, WebSocket>();
+  hub.on('registered', (key, ws) => serverSide.set(key, ws));
+  const sender = await connectAndRegister(url);
+  const others = await Promise.all(Array.from({ length: 5 }, () => connectAndRegister(url)));
+  // Watch what reaches each recipient's queue (the connection layer's entry point for pre-framed bytes).
+  const frames: Buffer[] = [];
+  let perRecipientSends = 0;
+  for (const other of others) {
+    const ws = serverSide.get(other.publicKey)! as WebSocket & { sendEncoded(frame: Buffer): boolean };
+    const sendEncoded = ws.sendEncoded.bind(ws);
+    ws.sendEncoded = (frame: Buffer) => (frames.push(frame), sendEncoded(frame));
+    const send = ws.send.bind(ws);
+    ws.send = (...args: Parameters<WebSocket['send']>) => (perRecipientSends++, send(...args));
+  }
+  const data = { text: 'x'.repeat(2000) };
+  const all = Promise.all(others.map((o) => nextMessage(o)));
+  sender.registeredSend(data);
+  t.same((await all).map(([d, from]) => [d, from]), others.map(() => [data, sender.publicKey]));
+  t.equal(frames.length, 5, 'one frame per recipient');
+  t.ok(frames.every((f) => f === frames[0]), 'one and the same Buffer object for all five');
+  const text = JSON.stringify({ from: sender.publicKey, data });
+  t.same(frames[0].subarray(4).toString(), text, 'an unmasked text frame of exactly the forwarded message');
+  t.equal(frames[0][0], 0x81);
+  t.equal(perRecipientSends, 0, 'no per-recipient send()');
+  for (const r of [sender, ...others]) r.close();
+});
+
+t.test('hub and register() options are checked up front', async (t) => {
+  const cases: [() => unknown, string][] = [
+    [() => new RegistrationHub({ maxBufferedAmount: -1 }), 'new RegistrationHub(): option maxBufferedAmount must be a whole number of bytes from 1 to 2^53 - 1; got -1 (a number).'],
+    [() => new RegistrationHub({ now: 5 } as never), 'new RegistrationHub(): option now must be a function; got 5 (a number).'],
+    [() => new RegistrationHub({ crypto: 'node' } as never), 'new RegistrationHub(): option crypto must be an object with randomBytes'],
+    [() => new RegistrationHub({ rate: '20' } as never), 'new RegistrationHub(): option rate must be a number above 0'],
+    [() => new RegistrationHub({ heartbeatIntervall: 5 } as never), 'new RegistrationHub(): unknown option "heartbeatIntervall"; did you mean "heartbeatInterval"?'],
+    [() => new RegistrationHub(null as never), 'new RegistrationHub(): options must be an object, got null.'],
+    [() => register({ url: 'ws://h/' } as WebSocket, {} as never, { timeout: 0 }), 'register(): option timeout must be a number of milliseconds above 0'],
+    [() => register({ url: 'ws://h/' } as WebSocket, {} as never, { host: 7 } as never), 'register(): option host must be a string; got 7 (a number).'],
+    [() => register({ url: 'ws://h/' } as WebSocket, {} as never, { timout: 5 } as never), 'register(): unknown option "timout"; did you mean "timeout"?'],
+  ];
+  for (const [make, message] of cases) {
+    const error = t.throws(make) as WebSocketError;
+    t.equal(error.code, 'WS_ERR_INVALID_OPTION', message);
+    t.equal(error.side, 'local');
+    t.match(error.message, message);
+  }
+  await t.rejects(connectAndRegister('ws://127.0.0.1:1/', undefined, { timeout: -5 }), {
+    code: 'WS_ERR_INVALID_OPTION',
+    message: /^connectAndRegister\(\): option timeout/,
+  });
 });
 
 t.test('the hub takes handleUpgrade connections of a node:http server', async (t) => {

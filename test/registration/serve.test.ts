@@ -93,6 +93,11 @@ t.test('bad options exit 2 with a message naming the option', async (t) => {
     [['--rate', ' '], /--rate/],
     [['--burst', '0'], /--burst/],
     [['--max-connections', '0'], /--max-connections/],
+    [['--heartbeat', '2147484'], /--heartbeat must be a number of seconds of 0 or more and at most 2147483\.647/],
+    [['--expected-host', ' '], /--expected-host must name a host\[:port\], not an empty string/],
+    [['--rate', '1e300'], /--rate must be a number above 0 and at most 2\^53 - 1/],
+    [['--max-message', String(2 ** 31)], /--max-message must be a whole number from 256 to 2147483647/],
+    [['--retries', '1001'], /--retries must be a whole number from 0 to 1000/],
     [['--nope'], /Unknown option '--nope'/],
   ];
   for (const [args, message] of cases) {

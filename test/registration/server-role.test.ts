@@ -4,8 +4,9 @@ import t from 'tap';
 import { encodeBase64url } from '../../src/registration/core/base64url.js';
 import { registrationMessage } from '../../src/registration/core/crypto.js';
 import { RegistrationServerRole } from '../../src/registration/core/server-role.js';
+import { WebSocketError } from '../../src/errors.js';
 import { nodeCrypto } from '../../src/registration/node-crypto.js';
-import { HOST, client, closeOf, registered, sentTo, server, textOf } from './fixtures/roles.js';
+import { HOST, client, closeOf, recipients, registered, sentTo, server, textOf } from './fixtures/roles.js';
 
 /** Signs `nonce` for `host` with a fresh key and returns the answer text. */
 async function forgedAnswer(nonce: string, host = HOST, publicKey?: string) {
@@ -236,6 +237,31 @@ t.test('heartbeat: a different key, or wrong answers until retries run out, fail
   t.same(s.keys(), []);
 });
 
+t.test('the phase of a connection: CHALLENGED → REGISTERED ⇄ HEARTBEAT → forgotten', async (t) => {
+  const s = server({ heartbeatInterval: 1000, heartbeatTimeout: 500 });
+  t.equal(s.phaseOf('a'), undefined, 'unknown before open');
+  const c = await client();
+  const [challenge] = sentTo(s.open('a', HOST, 0), 'a');
+  t.equal(s.phaseOf('a'), 'challenged');
+  t.equal(s.keyOf('a'), undefined, 'no key while challenged');
+  // An answer while CHALLENGED that is refused keeps it CHALLENGED, with a new challenge.
+  const refused = sentTo(await s.receive('a', await forgedAnswer(challenge.challenge, 'x'), 0), 'a')[0];
+  t.equal(s.phaseOf('a'), 'challenged');
+  const ok = await s.receive('a', textOf(await c.receive(JSON.stringify(refused))), 0);
+  t.equal(sentTo(ok, 'a')[0].accepted, true);
+  t.equal(s.phaseOf('a'), 'registered');
+  t.same(sentTo(await s.receive('a', textOf(await c.receive(JSON.stringify(refused))), 0), 'a'), [{ error: 'no challenge pending' }], 'REGISTERED has no challenge');
+  const [beat] = sentTo(s.tick('a', 1000), 'a');
+  t.equal(s.phaseOf('a'), 'heartbeat');
+  t.equal(s.keyOf('a'), c.publicKey, 'still routable while the heartbeat is outstanding');
+  await s.receive('a', textOf(await c.receive(JSON.stringify(beat))), 1100);
+  t.equal(s.phaseOf('a'), 'registered', 'a valid heartbeat answer returns to REGISTERED');
+  s.tick('a', 2100);
+  t.equal(s.phaseOf('a'), 'heartbeat');
+  t.equal(closeOf(s.tick('a', 2600))?.reason, 'heartbeat timeout');
+  t.equal(s.phaseOf('a'), undefined, 'a closed connection is forgotten');
+});
+
 t.test('heartbeatInterval 0 turns heartbeats off', async (t) => {
   const s = server({ heartbeatInterval: 0 });
   const c = await client();
@@ -252,22 +278,21 @@ t.test('routing: direct, broadcast, every connection of a key, unknown recipient
   const bob = await registered(s, 'b');
   s.open('u', HOST, 0); // connected, never registered: receives nothing routed
 
+  // One action, one text, for every recipient: the caller encodes it once.
   const direct = await s.receive('b', bob.registeredSend({ hi: [1, 2] }, alice.publicKey), 0);
-  t.same(direct, [
-    { type: 'send', conn: 'a1', text: JSON.stringify({ from: bob.publicKey, data: { hi: [1, 2] } }) },
-    { type: 'send', conn: 'a2', text: JSON.stringify({ from: bob.publicKey, data: { hi: [1, 2] } }) },
-  ]);
+  t.same(direct, [{ type: 'broadcast', conns: ['a1', 'a2'], text: JSON.stringify({ from: bob.publicKey, data: { hi: [1, 2] } }) }]);
   const broadcast = await s.receive('a1', alice.registeredSend('hello there 0'), 0);
-  t.same(broadcast.map((a) => a.conn).sort(), ['a2', 'b'], 'every other registered connection, not the sender');
+  t.equal(broadcast.length, 1);
+  t.same(recipients(broadcast).sort(), ['a2', 'b'], 'every other registered connection, not the sender');
   t.same(sentTo(broadcast, 'b'), [{ from: alice.publicKey, data: 'hello there 0' }]);
   const self = await s.receive('a1', alice.registeredSend(null, alice.publicKey), 0);
-  t.same(self.map((a) => a.conn), ['a1', 'a2'], 'to your own key reaches every connection of it');
+  t.same(recipients(self), ['a1', 'a2'], 'to your own key reaches every connection of it');
 
   t.same(sentTo(await s.receive('b', JSON.stringify({ to: 'nobody', data: 1 }), 0), 'b'), [{ error: 'unknown recipient', to: 'nobody' }]);
 
   // Closing one tab keeps the key routable through the other; closing both removes it.
   t.same(s.closed('a1'), [{ type: 'unregistered', conn: 'a1', publicKey: alice.publicKey }]);
-  t.same((await s.receive('b', bob.registeredSend(1, alice.publicKey), 0)).map((a) => a.conn), ['a2']);
+  t.same(recipients(await s.receive('b', bob.registeredSend(1, alice.publicKey), 0)), ['a2']);
   s.closed('a2');
   t.same(sentTo(await s.receive('b', bob.registeredSend(1, alice.publicKey), 0), 'b')[0].error, 'unknown recipient');
   t.same(s.keys(), [bob.publicKey]);
@@ -351,22 +376,36 @@ t.test('limits: size closes 1009, binary 1003, rate 1008', async (t) => {
   ], 'a clock that goes backwards refills nothing');
 });
 
-t.test('invalid options throw RangeError', async (t) => {
-  const bad: Record<string, unknown>[] = [
-    { retries: -1 },
-    { retries: 1.5 },
-    { nonceTtl: 0 },
-    { registerTimeout: Number.NaN },
-    { heartbeatInterval: -5 },
-    { heartbeatTimeout: 0 },
-    { maxMessageBytes: 255 },
-    { rate: 0 },
-    { burst: '3' },
+t.test('invalid options throw WS_ERR_INVALID_OPTION naming the option, the value and what is accepted', async (t) => {
+  const bad: [Record<string, unknown>, string][] = [
+    [{ retries: -1 }, 'option retries must be a whole number from 0 to 1000; got -1 (a number).'],
+    [{ retries: 1.5 }, 'option retries must be a whole number from 0 to 1000; got 1.5 (a number).'],
+    [{ retries: 1001 }, 'option retries must be a whole number from 0 to 1000; got 1001 (a number).'],
+    [{ nonceTtl: 0 }, 'option nonceTtl must be a number of milliseconds above 0 and at most 2^31 - 1; got 0 (a number).'],
+    [{ registerTimeout: Number.NaN }, 'option registerTimeout must be a number of milliseconds above 0 and at most 2^31 - 1; got NaN (a number).'],
+    [{ heartbeatInterval: -5 }, 'option heartbeatInterval must be one of 0, or a number of milliseconds above 0 and at most 2^31 - 1; got -5 (a number).'],
+    [{ heartbeatTimeout: 2 ** 31 }, 'option heartbeatTimeout must be a number of milliseconds above 0 and at most 2^31 - 1; got 2147483648 (a number).'],
+    [{ maxMessageBytes: 255 }, 'option maxMessageBytes must be a whole number of bytes from 256 to 2^31 - 1; got 255 (a number).'],
+    [{ rate: 0 }, 'option rate must be a number above 0 and at most 2^53 - 1; got 0 (a number).'],
+    [{ burst: '3' }, 'option burst must be a whole number from 1 to 2^53 - 1; got "3" (a string).'],
+    [{ expectedHosts: [] }, 'option expectedHosts must be a non-empty array of host[:port] strings, as clients put them in the URL; got an array of 0.'],
+    [{ expectedHosts: 'a.example' }, 'option expectedHosts must be a non-empty array of host[:port] strings'],
+    [{ expectedHosts: ['a.example', ' '] }, 'option expectedHosts must be a non-empty array'],
+    [{ crypto: {} }, 'option crypto must be an object with randomBytes, verify, sign and generateKeyPair functions'],
+    [{ crypto: undefined }, 'option crypto is required: an object with randomBytes'],
+    [{ retrys: 2 }, 'unknown option "retrys"; did you mean "retries"? Known options: crypto, expectedHosts, retries,'],
+    [{ heartbeat: 2 }, 'unknown option "heartbeat"'],
   ];
-  for (const options of bad) {
-    t.throws(() => new RegistrationServerRole({ crypto: nodeCrypto, ...options }), RangeError, JSON.stringify(options));
+  for (const [options, message] of bad) {
+    const error = t.throws(() => new RegistrationServerRole({ crypto: nodeCrypto, ...options } as never)) as WebSocketError;
+    t.ok(error instanceof WebSocketError, JSON.stringify(options));
+    t.equal(error.code, 'WS_ERR_INVALID_OPTION');
+    t.equal(error.side, 'local');
+    t.match(error.message, `new RegistrationServerRole(): ${message}`);
   }
-  t.doesNotThrow(() => new RegistrationServerRole({ crypto: nodeCrypto, retries: 0, heartbeatInterval: 0 }));
+  t.throws(() => new RegistrationServerRole(undefined as never), { code: 'WS_ERR_INVALID_OPTION', message: /option crypto is required/ });
+  t.throws(() => new RegistrationServerRole(7 as never), { code: 'WS_ERR_INVALID_OPTION', message: /options must be an object, got 7 \(a number\)/ });
+  t.doesNotThrow(() => new RegistrationServerRole({ crypto: nodeCrypto, retries: 0, heartbeatInterval: 0, burst: undefined }));
 });
 
 t.test('a connection that closes while its answer is being verified gets nothing', async (t) => {

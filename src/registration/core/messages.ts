@@ -15,6 +15,8 @@ export const CLOSE = {
   TOO_BIG: 1009,
   /** A binary frame: the protocol is JSON text only. */
   UNSUPPORTED: 1003,
+  /** The server's own fault (its crypto failed); never caused by the peer. */
+  INTERNAL: 1011,
 } as const;
 
 /** Close reasons (each under the 123 bytes RFC 6455 §5.5.1 leaves for a reason). */
@@ -26,6 +28,7 @@ export const CLOSE_REASON = {
   RATE: 'rate limit exceeded',
   TOO_BIG: 'message too big',
   BINARY: 'binary messages are not supported',
+  INTERNAL: 'internal error',
 } as const;
 
 /** The `error` strings of `{"error": ...}` replies. They never close the connection by themselves. */

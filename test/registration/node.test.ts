@@ -165,6 +165,15 @@ t.test('limits over the wire: unregistered sends, binary, size, rate', async (t)
   t.equal((await closed(big))[0], 1009);
 });
 
+t.test('over the wire: nesting 33 deep is answered "nesting too deep"', async (t) => {
+  const { url } = await hubServer(t);
+  const alice = await connectAndRegister(url);
+  const notice = once(alice, 'notice');
+  alice.socket.send(`{"data":${'['.repeat(32)}${']'.repeat(32)}}`);
+  t.same(await notice, ['nesting too deep', undefined]);
+  alice.close();
+});
+
 t.test('a key registered from two connections stays routable while one remains', async (t) => {
   const { url, hub } = await hubServer(t);
   const kp = await nodeCrypto.generateKeyPair();

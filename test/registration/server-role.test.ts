@@ -331,11 +331,22 @@ t.test('malformed input gets an error reply and costs a token', async (t) => {
     ['{"publicKey":"k"}', 'invalid message'],
     ['{"publicKey":1,"response":"x"}', 'invalid message'],
     ['{"publicKey":"k","response":"x","data":1}', 'invalid message'],
-    [`{"data":${'['.repeat(20000)}${']'.repeat(20000)}}`, 'invalid message'], // too deep to re-serialise
+    [`{"data":${'['.repeat(20000)}${']'.repeat(20000)}}`, 'nesting too deep'],
   ];
   for (const [text, error] of cases) {
     t.same(sentTo(await s.receive('a', text, 0), 'a'), [{ error }], JSON.stringify(text.slice(0, 40)));
   }
+});
+
+t.test('nesting: 32 deep is routed, 33 deep is refused with "nesting too deep" and the connection stays', async (t) => {
+  const s = server();
+  const alice = await registered(s, 'a');
+  await registered(s, 'b');
+  const deep = (depth: number) => `{"data":${'['.repeat(depth - 1)}${']'.repeat(depth - 1)}}`;
+  t.same(sentTo(await s.receive('a', deep(32), 0), 'b'), [{ from: alice.publicKey, data: JSON.parse(deep(32)).data }]);
+  const out = await s.receive('a', deep(33), 0);
+  t.same(out, [{ type: 'send', conn: 'a', text: '{"error":"nesting too deep"}' }], 'only the sender hears of it');
+  t.same(sentTo(await s.receive('a', deep(2), 0), 'b').length, 1, 'still open and routing');
 });
 
 t.test('limits: size closes 1009, binary 1003, rate 1008', async (t) => {

@@ -7,6 +7,8 @@
  * is defined here, once, so the README, the roles and the tests agree.
  */
 
+import { scanMessage } from './json-scan.js';
+
 /** Close codes the server uses (RFC 6455 §7.4.1). */
 export const CLOSE = {
   /** Policy violation: registration timeout or failure, heartbeat failure, rate exceeded. */
@@ -38,6 +40,8 @@ export const REPLY_ERROR = {
   NOT_REGISTERED: 'not registered',
   UNKNOWN_RECIPIENT: 'unknown recipient',
   NO_CHALLENGE: 'no challenge pending',
+  /** Nesting deeper than MAX_DEPTH (json-scan.ts): refused before anything after the bracket is read. */
+  TOO_DEEP: 'nesting too deep',
 } as const;
 
 /** Why an answer was refused; sent as `reason` beside `accepted: false`. */
@@ -58,7 +62,7 @@ export type Json = null | boolean | number | string | Json[] | { [key: string]: 
 export type ClientMessage =
   | { kind: 'answer'; publicKey: string; response: string }
   | { kind: 'send'; to: string | undefined; data: Json }
-  | { kind: 'invalid'; error: (typeof REPLY_ERROR)['INVALID_JSON' | 'INVALID_MESSAGE'] };
+  | { kind: 'invalid'; error: (typeof REPLY_ERROR)['INVALID_JSON' | 'INVALID_MESSAGE' | 'TOO_DEEP'] };
 
 /** A message from the server, as the client role classifies it. */
 export type ServerMessage =
@@ -88,10 +92,15 @@ const has = (o: Obj, k: string): boolean => Object.prototype.hasOwnProperty.call
 /**
  * Classifies a client's text message. An answer carries `publicKey` and `response` strings; a
  * routed message carries `data` and an optional string `to`. Anything else is invalid.
+ *
+ * The text is first checked by the linear scan of json-scan.ts, so that nesting deeper than
+ * MAX_DEPTH is refused before `JSON.parse` (whose cost grows with nesting) ever sees it.
  */
 export function parseClientMessage(text: string): ClientMessage {
-  const o = parseObject(text);
-  if (o === undefined) return { kind: 'invalid', error: REPLY_ERROR.INVALID_JSON };
+  const scan = scanMessage(text);
+  if (scan.kind === 'syntax') return { kind: 'invalid', error: REPLY_ERROR.INVALID_JSON };
+  if (scan.kind === 'too-deep') return { kind: 'invalid', error: REPLY_ERROR.TOO_DEEP };
+  const o = parseObject(text) as Obj | null;
   // Valid JSON that is not an object is a wrong shape, not a syntax error.
   if (o === null) return { kind: 'invalid', error: REPLY_ERROR.INVALID_MESSAGE };
   if (has(o, 'publicKey') || has(o, 'response')) {

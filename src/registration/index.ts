@@ -39,7 +39,8 @@ export {
   type Ed25519KeyPair,
   type RegistrationCrypto,
 } from './core/crypto.js';
-export { CLOSE, CLOSE_REASON, REPLY_ERROR, REJECT_REASON, type Json } from './core/messages.js';
+export { CLOSE, CLOSE_REASON, REPLY_ERROR, REJECT_REASON, FORWARD_OVERHEAD, type Json } from './core/messages.js';
+export { MAX_DEPTH } from './core/json-scan.js';
 export { encodeBase64url, decodeBase64url } from './core/base64url.js';
 export { webCrypto } from './core/webcrypto.js';
 export { nodeCrypto, keyPairFromSeed } from './node-crypto.js';

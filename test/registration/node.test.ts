@@ -165,6 +165,23 @@ t.test('limits over the wire: unregistered sends, binary, size, rate', async (t)
   t.equal((await closed(big))[0], 1009);
 });
 
+t.test('over the wire: 64,960 bytes of [1e20,…] arrive byte-identical, 53 bytes longer, not re-serialised', async (t) => {
+  const { url } = await hubServer(t);
+  const alice = await connectAndRegister(url);
+  const bob = await connectAndRegister(url);
+  const data = `[${Array(12_990).fill('1e20').join(',')}]`;
+  const sent = `{"data":${data}}`;
+  t.equal(sent.length, 64_960);
+  const raw = once(bob.socket, 'message') as Promise<[string, boolean]>;
+  alice.socket.send(sent);
+  const [text] = await raw;
+  t.equal(text, `{"from":"${alice.publicKey}","data":${data}}`, 'the sender\'s own bytes');
+  t.equal(text.length, 64_960 + 53);
+  t.not(JSON.stringify(JSON.parse(data)).length, data.length, 're-serialising would have changed them (1e20 → 100000000000000000000)');
+  alice.close();
+  bob.close();
+});
+
 t.test('over the wire: nesting 33 deep is answered "nesting too deep"', async (t) => {
   const { url } = await hubServer(t);
   const alice = await connectAndRegister(url);

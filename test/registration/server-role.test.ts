@@ -331,11 +331,38 @@ t.test('malformed input gets an error reply and costs a token', async (t) => {
     ['{"publicKey":"k"}', 'invalid message'],
     ['{"publicKey":1,"response":"x"}', 'invalid message'],
     ['{"publicKey":"k","response":"x","data":1}', 'invalid message'],
+    ['{"data":1,"data":2}', 'invalid message'], // which one? JSON.parse would keep the last; we refuse
+    ['{"to":"k","t\\u006f":"j","data":1}', 'invalid message'], // the same member, spelt with an escape
     [`{"data":${'['.repeat(20000)}${']'.repeat(20000)}}`, 'nesting too deep'],
   ];
   for (const [text, error] of cases) {
     t.same(sentTo(await s.receive('a', text, 0), 'a'), [{ error }], JSON.stringify(text.slice(0, 40)));
   }
+});
+
+t.test('data is forwarded as the sender wrote it, byte for byte, never re-serialised', async (t) => {
+  const s = server({ maxMessageBytes: 256 });
+  const alice = await registered(s, 'a');
+  const bob = await registered(s, 'b');
+  const cases: [string, string][] = [
+    ['{"data": [1e20, 1.0, -0, "\\u00e9", {"b":2,"a":1}] }', '[1e20, 1.0, -0, "\\u00e9", {"b":2,"a":1}]'],
+    ['{"data":"hello there 0"}', '"hello there 0"'],
+    ['{"data":null,"from":"forged"}', 'null'],
+    ['{\n"data"\t:\r\n{ }\n}', '{ }'],
+  ];
+  for (const [sent, data] of cases) {
+    const [action] = await s.receive('a', sent, 0);
+    t.same(action, { type: 'broadcast', conns: ['b'], text: `{"from":"${alice.publicKey}","data":${data}}` }, sent);
+  }
+  // `to` is a JSON string like any other: its escapes are decoded before the lookup.
+  const escaped = bob.publicKey.replace(/^./, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  t.same((await s.receive('a', `{"to":"${escaped}","data":7}`, 0))[0], { type: 'broadcast', conns: ['b'], text: `{"from":"${alice.publicKey}","data":7}` });
+
+  // The size rule: the largest message (256 bytes) leaves as at most 256 + FORWARD_OVERHEAD (53).
+  const largest = `{"data":"${'x'.repeat(256 - 11)}"}`;
+  t.equal(largest.length, 256);
+  const [out] = await s.receive('a', largest, 0);
+  t.equal((out as { text: string }).text.length, 256 + 53);
 });
 
 t.test('nesting: 32 deep is routed, 33 deep is refused with "nesting too deep" and the connection stays', async (t) => {

@@ -7,7 +7,7 @@
  * is defined here, once, so the README, the roles and the tests agree.
  */
 
-import { scanMessage } from './json-scan.js';
+import { decodeString, scanMessage } from './json-scan.js';
 
 /** Close codes the server uses (RFC 6455 §7.4.1). */
 export const CLOSE = {
@@ -55,13 +55,32 @@ export const REJECT_REASON = {
   BAD_SIGNATURE: 'bad signature',
 } as const;
 
+/**
+ * The text recipients get: `{"from":"KEY","data":DATA}`, DATA being the sender's own JSON text of
+ * its value, byte for byte. KEY is base64url, so it needs no escaping.
+ */
+export function forwardText(from: string, data: string): string {
+  return `{"from":"${from}","data":${data}}`;
+}
+
+/**
+ * How much larger than the largest message a forwarded one can be: a sender's message spends at
+ * least the 9 bytes of `{"data":}` around its DATA, the forwarded one the 19 of `{"from":"","data":}`
+ * and the 43 of a key. So a forwarded message is at most `maxMessageBytes + 53` bytes: set a
+ * client's own message limit at least that high.
+ */
+export const FORWARD_OVERHEAD = '{"from":"","data":}'.length + 43 - '{"data":}'.length;
+
 /** Any value JSON can carry. */
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
-/** A message from a client, as the server role classifies it. */
+/**
+ * A message from a client, as the server role classifies it. A routed message's `data` is the JSON
+ * text of the sender's value, exactly as it was sent: the server forwards it without parsing it.
+ */
 export type ClientMessage =
   | { kind: 'answer'; publicKey: string; response: string }
-  | { kind: 'send'; to: string | undefined; data: Json }
+  | { kind: 'send'; to: string | undefined; data: string }
   | { kind: 'invalid'; error: (typeof REPLY_ERROR)['INVALID_JSON' | 'INVALID_MESSAGE' | 'TOO_DEEP'] };
 
 /** A message from the server, as the client role classifies it. */
@@ -90,27 +109,32 @@ function parseObject(text: string): Obj | null | undefined {
 const has = (o: Obj, k: string): boolean => Object.prototype.hasOwnProperty.call(o, k);
 
 /**
- * Classifies a client's text message. An answer carries `publicKey` and `response` strings; a
- * routed message carries `data` and an optional string `to`. Anything else is invalid.
- *
- * The text is first checked by the linear scan of json-scan.ts, so that nesting deeper than
- * MAX_DEPTH is refused before `JSON.parse` (whose cost grows with nesting) ever sees it.
+ * Classifies a client's text message, with the scanner of json-scan.ts rather than `JSON.parse`
+ * (no value is built). An answer carries `publicKey` and `response` strings; a routed message
+ * carries `data` and an optional string `to`. Anything else is invalid, and so is a message that
+ * names one of these members twice.
  */
 export function parseClientMessage(text: string): ClientMessage {
   const scan = scanMessage(text);
-  if (scan.kind === 'syntax') return { kind: 'invalid', error: REPLY_ERROR.INVALID_JSON };
-  if (scan.kind === 'too-deep') return { kind: 'invalid', error: REPLY_ERROR.TOO_DEEP };
-  const o = parseObject(text) as Obj | null;
-  // Valid JSON that is not an object is a wrong shape, not a syntax error.
-  if (o === null) return { kind: 'invalid', error: REPLY_ERROR.INVALID_MESSAGE };
-  if (has(o, 'publicKey') || has(o, 'response')) {
-    if (typeof o.publicKey === 'string' && typeof o.response === 'string' && !has(o, 'data')) {
-      return { kind: 'answer', publicKey: o.publicKey, response: o.response };
+  switch (scan.kind) {
+    case 'syntax':
+      return { kind: 'invalid', error: REPLY_ERROR.INVALID_JSON };
+    case 'too-deep':
+      return { kind: 'invalid', error: REPLY_ERROR.TOO_DEEP };
+    case 'not-object':
+    case 'duplicate':
+      // Valid JSON of the wrong shape is not a syntax error.
+      return { kind: 'invalid', error: REPLY_ERROR.INVALID_MESSAGE };
+  }
+  const { publicKey, response, to, data } = scan.fields;
+  if (publicKey !== undefined || response !== undefined) {
+    if (publicKey?.isString === true && response?.isString === true && data === undefined) {
+      return { kind: 'answer', publicKey: decodeString(text, publicKey), response: decodeString(text, response) };
     }
     return { kind: 'invalid', error: REPLY_ERROR.INVALID_MESSAGE };
   }
-  if (has(o, 'data') && (!has(o, 'to') || typeof o.to === 'string')) {
-    return { kind: 'send', to: o.to as string | undefined, data: o.data as Json };
+  if (data !== undefined && (to === undefined || to.isString)) {
+    return { kind: 'send', to: to === undefined ? undefined : decodeString(text, to), data: text.slice(data.start, data.end) };
   }
   return { kind: 'invalid', error: REPLY_ERROR.INVALID_MESSAGE };
 }

@@ -27,7 +27,10 @@ export interface ServerRoleOptions {
   heartbeatInterval?: number;
   /** How long a heartbeat challenge waits for a valid answer (default 10 000). */
   heartbeatTimeout?: number;
-  /** Largest message accepted, in UTF-8 bytes (default 65 536, at least 256); larger closes with 1009. */
+  /**
+   * Largest message accepted, in UTF-8 bytes (default 65 536, at least 256); larger closes with
+   * 1009. A forwarded message is at most this plus {@link FORWARD_OVERHEAD} (53) bytes.
+   */
   maxMessageBytes?: number;
   /** Sustained messages per second per connection (default 20); beyond the burst closes with 1008. */
   rate?: number;

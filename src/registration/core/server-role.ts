@@ -24,6 +24,9 @@
  * Nonces are single-use: the outstanding challenge is consumed by the first answer, right or
  * wrong, before its signature is checked, and a new one is issued for any retry. They also
  * expire (`nonceTtl`).
+ *
+ * A routed message is forwarded as the sender's own bytes (json-scan.ts finds its `data` value),
+ * never re-serialised, so it cannot grow on the way.
  */
 
 import { decodeBase64url, encodeBase64url } from './base64url.js';
@@ -36,7 +39,7 @@ import {
   registrationMessage,
   type RegistrationCrypto,
 } from './crypto.js';
-import { CLOSE, CLOSE_REASON, REJECT_REASON, REPLY_ERROR, parseClientMessage, type Json } from './messages.js';
+import { CLOSE, CLOSE_REASON, REJECT_REASON, REPLY_ERROR, forwardText, parseClientMessage } from './messages.js';
 import { serverConfig, type ServerConfig, type ServerRoleOptions } from './server-options.js';
 import { TokenBucket } from './token-bucket.js';
 
@@ -301,14 +304,15 @@ export class RegistrationServerRole<C> {
     this.close(conn, CLOSE.POLICY, why, out);
   }
 
-  /** Protocol step 5: `from` is always the sender's verified key, never anything the sender wrote. */
-  private route(conn: C, c: Conn, to: string | undefined, data: Json, out: ServerAction<C>[]) {
+  /**
+   * Protocol step 5: `from` is always the sender's verified key, never anything the sender wrote,
+   * and `data` is the sender's own text.
+   */
+  private route(conn: C, c: Conn, to: string | undefined, data: string, out: ServerAction<C>[]) {
     if (c.phase === Phase.CHALLENGED) {
       this.reply(conn, { error: REPLY_ERROR.NOT_REGISTERED }, out);
       return;
     }
-    // At most MAX_DEPTH deep (json-scan.ts): re-serialising cannot exhaust the stack.
-    const text = JSON.stringify({ from: c.key, data });
     let recipients: C[];
     if (to === undefined) {
       recipients = [];
@@ -321,7 +325,7 @@ export class RegistrationServerRole<C> {
       }
       recipients = [...targets];
     }
-    if (recipients.length > 0) out.push({ type: 'broadcast', conns: recipients, text });
+    if (recipients.length > 0) out.push({ type: 'broadcast', conns: recipients, text: forwardText(c.key, data) });
   }
 
   private reply(conn: C, message: Record<string, unknown>, out: ServerAction<C>[]) {

@@ -44,6 +44,9 @@ Options:
   --max-message BYTES       largest message, at least ${MIN_MESSAGE_BYTES}; larger closes with 1009 (default ${SERVER_DEFAULTS.maxMessageBytes})
   --rate MESSAGES_PER_SECOND  sustained messages per connection; faster closes with 1008 (default ${SERVER_DEFAULTS.rate})
   --burst N                 messages allowed at once before the rate applies (default 2 x rate)
+  --fanout DELIVERIES_PER_SECOND  sustained deliveries per sender, a broadcast to N costs N;
+                            over it the message is refused with an error reply (default ${SERVER_DEFAULTS.fanout})
+  --fanout-burst N          deliveries allowed at once before the fan-out rate applies (default 2 x fanout)
   --max-connections N       connections at once, more are answered 503 (default 1024)
   --tls-cert FILE           serve https:// and wss:// with this PEM certificate (chain) ...
   --tls-key FILE            ... and this PEM private key; browsers need a secure context
@@ -103,6 +106,8 @@ export function parseServeArgs(argv: string[], env: Record<string, string | unde
       'max-message': { type: 'string' },
       rate: { type: 'string' },
       burst: { type: 'string' },
+      fanout: { type: 'string' },
+      'fanout-burst': { type: 'string' },
       'max-connections': { type: 'string' },
       'tls-cert': { type: 'string' },
       'tls-key': { type: 'string' },
@@ -126,6 +131,8 @@ export function parseServeArgs(argv: string[], env: Record<string, string | unde
   }
   if (values.rate !== undefined) protocol.rate = positiveNumber('--rate', values.rate);
   if (values.burst !== undefined) protocol.burst = whole('--burst', values.burst, 1, 1e9);
+  if (values.fanout !== undefined) protocol.fanout = positiveNumber('--fanout', values.fanout);
+  if (values['fanout-burst'] !== undefined) protocol.fanoutBurst = whole('--fanout-burst', values['fanout-burst'], 1, 1e9);
 
   if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined)) {
     throw new UsageError('--tls-cert and --tls-key go together: give both, or neither for plain http and ws.');

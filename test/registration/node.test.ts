@@ -182,6 +182,27 @@ t.test('over the wire: 64,960 bytes of [1e20,…] arrive byte-identical, 53 byte
   bob.close();
 });
 
+t.test('over the wire: a sender over its fan-out budget is told, and nobody receives the message', async (t) => {
+  const { url } = await hubServer(t, { fanout: 1, fanoutBurst: 1 });
+  const alice = await connectAndRegister(url);
+  const bob = await connectAndRegister(url);
+  const received: unknown[] = [];
+  bob.on('message', (data) => received.push(data));
+  const first = nextMessage(bob);
+  alice.registeredSend('one');
+  await first;
+  const notice = once(alice, 'notice');
+  alice.registeredSend('two');
+  t.same(await notice, ['fan-out limit exceeded', undefined]);
+  // Bob's connection is in order: a message to himself arrives after anything sent before it.
+  const echo = nextMessage(bob);
+  bob.registeredSend('to myself', bob.publicKey);
+  await echo;
+  t.same(received, ['one', 'to myself'], '"two" never reached bob');
+  alice.close();
+  bob.close();
+});
+
 t.test('over the wire: nesting 33 deep is answered "nesting too deep"', async (t) => {
   const { url } = await hubServer(t);
   const alice = await connectAndRegister(url);

@@ -414,6 +414,61 @@ t.test('limits: size closes 1009, binary 1003, rate 1008', async (t) => {
   ], 'a clock that goes backwards refills nothing');
 });
 
+t.test('fan-out: each delivery costs the sender one token; a message it cannot pay for goes to nobody', async (t) => {
+  // 10 deliveries per second, 5 at once; three recipients, so a broadcast costs 3.
+  const s = server({ fanout: 10, fanoutBurst: 5, rate: 1000, burst: 1000 });
+  await registered(s, 'a');
+  for (const r of ['b', 'c', 'd']) await registered(s, r);
+  const send = async (now: number) => s.receive('a', '{"data":"x"}', now);
+  t.same(recipients(await send(0)), ['b', 'c', 'd'], '5 tokens: delivered, 2 left');
+  t.same(recipients(await send(0)), ['b', 'c', 'd'], '2 tokens, at least one: delivered, and 1 owed');
+  const refused = await send(0);
+  t.same(refused, [{ type: 'send', conn: 'a', text: '{"error":"fan-out limit exceeded"}' }], 'in debt: nobody gets it, the sender is told');
+  t.same(await send(100), refused, '100 ms repay 1 token: the balance is 0, still refused');
+  t.same(recipients(await send(200)), ['b', 'c', 'd'], 'after 200 ms the balance is 1: delivered');
+  t.equal(s.phaseOf('a'), 'registered', 'refusals do not close the connection');
+
+  // A broadcast larger than the burst still goes out once, and is then repaid in time.
+  const big = server({ fanout: 10, fanoutBurst: 2, rate: 1000, burst: 1000 });
+  await registered(big, 'a');
+  for (const r of ['b', 'c', 'd', 'e', 'f']) await registered(big, r);
+  t.equal(recipients(await big.receive('a', '{"data":1}', 0)).length, 5, '5 recipients with a burst of 2');
+  t.same(sentTo(await big.receive('a', '{"data":1}', 300), 'a'), [{ error: 'fan-out limit exceeded' }], 'a debt of 3 is not repaid in 300 ms');
+  t.equal(recipients(await big.receive('a', '{"data":1}', 400)).length, 5, 'repaid after 400 ms');
+
+  // A direct message to a key with two connections costs two.
+  const direct = server({ fanout: 1, fanoutBurst: 2, rate: 1000, burst: 1000 });
+  const alice = await registered(direct, 'a1');
+  await registered(direct, 'a2', 0, alice);
+  await registered(direct, 'b');
+  t.same(recipients(await direct.receive('b', JSON.stringify({ to: alice.publicKey, data: 1 }), 0)), ['a1', 'a2']);
+  t.same(sentTo(await direct.receive('b', JSON.stringify({ to: alice.publicKey, data: 1 }), 0), 'b'), [{ error: 'fan-out limit exceeded' }]);
+  t.same(await direct.receive('b', JSON.stringify({ to: 'nobody', data: 1 }), 0), [
+    { type: 'send', conn: 'b', text: '{"error":"unknown recipient","to":"nobody"}' },
+  ], 'an unknown recipient costs nothing to deliver');
+});
+
+t.test('fan-out bounds a flood: deliveries never exceed the burst plus the rate times the time, plus one broadcast', async (t) => {
+  const fanout = 500;
+  const s = server({ fanout, rate: 1e6, burst: 1e6 });
+  await registered(s, 'sender');
+  const n = 99;
+  for (let i = 0; i < n; i++) await registered(s, `r${i}`);
+  // 19 broadcasts per second for 10 simulated seconds: 18,810 deliveries asked for.
+  let delivered = 0;
+  let refused = 0;
+  for (let i = 0; i < 190; i++) {
+    const out = await s.receive('sender', '{"data":"hello"}', (i * 1000) / 19);
+    delivered += recipients(out).length;
+    if (sentTo(out, 'sender').length > 0) refused++;
+  }
+  const seconds = (189 * 1000) / 19 / 1000;
+  t.ok(delivered <= 2 * fanout + fanout * seconds + n, `${delivered} deliveries in ${seconds.toFixed(2)} s`);
+  t.ok(delivered >= fanout * seconds - n, 'and the budget is really spent, not refused outright');
+  t.equal(delivered % n, 0, 'whole broadcasts only: a message goes to all or to none');
+  t.equal(refused + delivered / n, 190);
+});
+
 t.test('invalid options throw WS_ERR_INVALID_OPTION naming the option, the value and what is accepted', async (t) => {
   const bad: [Record<string, unknown>, string][] = [
     [{ retries: -1 }, 'option retries must be a whole number from 0 to 1000; got -1 (a number).'],
@@ -426,6 +481,8 @@ t.test('invalid options throw WS_ERR_INVALID_OPTION naming the option, the value
     [{ maxMessageBytes: 255 }, 'option maxMessageBytes must be a whole number of bytes from 256 to 2^31 - 1; got 255 (a number).'],
     [{ rate: 0 }, 'option rate must be a number above 0 and at most 2^53 - 1; got 0 (a number).'],
     [{ burst: '3' }, 'option burst must be a whole number from 1 to 2^53 - 1; got "3" (a string).'],
+    [{ fanout: -1 }, 'option fanout must be a number above 0 and at most 2^53 - 1; got -1 (a number).'],
+    [{ fanoutBurst: 0.5 }, 'option fanoutBurst must be a whole number from 1 to 2^53 - 1; got 0.5 (a number).'],
     [{ expectedHosts: [] }, 'option expectedHosts must be a non-empty array of host[:port] strings, as clients put them in the URL; got an array of 0.'],
     [{ expectedHosts: 'a.example' }, 'option expectedHosts must be a non-empty array of host[:port] strings'],
     [{ expectedHosts: ['a.example', ' '] }, 'option expectedHosts must be a non-empty array'],

@@ -42,6 +42,8 @@ export const REPLY_ERROR = {
   NO_CHALLENGE: 'no challenge pending',
   /** Nesting deeper than MAX_DEPTH (json-scan.ts): refused before anything after the bracket is read. */
   TOO_DEEP: 'nesting too deep',
+  /** The sender's fan-out budget is spent: the message was not delivered to anyone. */
+  FANOUT: 'fan-out limit exceeded',
 } as const;
 
 /** Why an answer was refused; sent as `reason` beside `accepted: false`. */

@@ -29,13 +29,20 @@ export interface ServerRoleOptions {
   heartbeatTimeout?: number;
   /**
    * Largest message accepted, in UTF-8 bytes (default 65 536, at least 256); larger closes with
-   * 1009. A forwarded message is at most this plus {@link FORWARD_OVERHEAD} (53) bytes.
+   * 1009. A forwarded message is at most this plus {@link FORWARD_OVERHEAD} bytes.
    */
   maxMessageBytes?: number;
   /** Sustained messages per second per connection (default 20); beyond the burst closes with 1008. */
   rate?: number;
   /** Messages a connection may send at once before the rate applies (default 2 × rate, at least 1). */
   burst?: number;
+  /**
+   * Sustained deliveries per second per sender (default 500): a broadcast to N connections costs
+   * N. Over it, the message is not delivered and the sender gets `{"error": "fan-out limit exceeded"}`.
+   */
+  fanout?: number;
+  /** Deliveries a sender may make at once before the fan-out rate applies (default 2 × fanout, at least 1). */
+  fanoutBurst?: number;
 }
 
 /** The defaults, in one place so that the CLI help and the README can quote them. */
@@ -47,6 +54,7 @@ export const SERVER_DEFAULTS = {
   heartbeatTimeout: 10_000,
   maxMessageBytes: 65_536,
   rate: 20,
+  fanout: 500,
 } as const;
 
 /** The smallest `maxMessageBytes`: room for an answer (about 160 bytes) with a margin. */
@@ -88,6 +96,8 @@ export const SERVER_RULES: Readonly<Record<keyof ServerRoleOptions, OptionRule>>
   maxMessageBytes: rule.bytes(MIN_MESSAGE_BYTES, MAX_MESSAGE_BYTES),
   rate: rule.positive(),
   burst: rule.integer(1),
+  fanout: rule.positive(),
+  fanoutBurst: rule.integer(1),
 };
 
 /** Every option resolved to its value. */
@@ -100,6 +110,7 @@ export function serverConfig(where: string, options: ServerRoleOptions): ServerC
     throw invalidOption(`${where}: option crypto is required: ${crypto.accepts}.`);
   }
   const rate = options.rate ?? SERVER_DEFAULTS.rate;
+  const fanout = options.fanout ?? SERVER_DEFAULTS.fanout;
   return {
     crypto: options.crypto,
     expectedHosts: options.expectedHosts,
@@ -111,5 +122,7 @@ export function serverConfig(where: string, options: ServerRoleOptions): ServerC
     maxMessageBytes: options.maxMessageBytes ?? SERVER_DEFAULTS.maxMessageBytes,
     rate,
     burst: options.burst ?? Math.max(1, Math.ceil(rate * 2)),
+    fanout,
+    fanoutBurst: options.fanoutBurst ?? Math.max(1, Math.ceil(fanout * 2)),
   };
 }

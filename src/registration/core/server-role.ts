@@ -25,8 +25,10 @@
  * wrong, before its signature is checked, and a new one is issued for any retry. They also
  * expire (`nonceTtl`).
  *
- * A routed message is forwarded as the sender's own bytes (json-scan.ts finds its `data` value),
- * never re-serialised, so it cannot grow on the way.
+ * The sender pays for what it makes the server do: every message costs a token of its rate
+ * bucket, every delivery of a routed message a token of its fan-out bucket (a broadcast to N
+ * connections costs N), and a routed message is forwarded as the sender's own bytes (json-scan.ts
+ * finds its `data` value), never re-serialised, so it cannot grow on the way.
  */
 
 import { decodeBase64url, encodeBase64url } from './base64url.js';
@@ -85,6 +87,8 @@ interface Conn {
   deadline: number;
   /** Messages. */
   messages: TokenBucket;
+  /** Deliveries of routed messages. */
+  deliveries: TokenBucket;
   /** The timer last requested, to emit a timer action only when it changes. */
   timerAt: number | null;
 }
@@ -141,7 +145,7 @@ export class RegistrationServerRole<C> {
     // No Host (HTTP/1.1 requires one, RFC 9112 §3.2) and no configured hosts: nothing a signature
     // could name, so nothing verifies — rather than accepting signatures made for "".
     const own = normalizeHost(host);
-    const { burst, rate } = this.config;
+    const { burst, rate, fanout, fanoutBurst } = this.config;
     const c: Conn = {
       phase: Phase.CHALLENGED,
       hosts: this.expectedHosts ?? (own === '' ? [] : [own]),
@@ -151,6 +155,7 @@ export class RegistrationServerRole<C> {
       retriesLeft: this.config.retries,
       deadline: now + this.config.registerTimeout,
       messages: new TokenBucket(rate, burst, now),
+      deliveries: new TokenBucket(fanout, fanoutBurst, now),
       timerAt: null,
     };
     this.conns.set(conn, c);
@@ -187,7 +192,7 @@ export class RegistrationServerRole<C> {
     if (msg.kind === 'invalid') {
       this.reply(conn, { error: msg.error }, out);
     } else if (msg.kind === 'send') {
-      this.route(conn, c, msg.to, msg.data, out);
+      this.route(conn, c, msg.to, msg.data, now, out);
     } else {
       await this.answer(conn, c, msg.publicKey, msg.response, now, out);
     }
@@ -306,9 +311,10 @@ export class RegistrationServerRole<C> {
 
   /**
    * Protocol step 5: `from` is always the sender's verified key, never anything the sender wrote,
-   * and `data` is the sender's own text.
+   * and `data` is the sender's own text. Every delivery is charged to the sender's fan-out budget
+   * before anything is sent; a message it cannot pay for goes to nobody.
    */
-  private route(conn: C, c: Conn, to: string | undefined, data: string, out: ServerAction<C>[]) {
+  private route(conn: C, c: Conn, to: string | undefined, data: string, now: number, out: ServerAction<C>[]) {
     if (c.phase === Phase.CHALLENGED) {
       this.reply(conn, { error: REPLY_ERROR.NOT_REGISTERED }, out);
       return;
@@ -325,7 +331,12 @@ export class RegistrationServerRole<C> {
       }
       recipients = [...targets];
     }
-    if (recipients.length > 0) out.push({ type: 'broadcast', conns: recipients, text: forwardText(c.key, data) });
+    if (recipients.length === 0) return;
+    if (!c.deliveries.take(now, recipients.length)) {
+      this.reply(conn, { error: REPLY_ERROR.FANOUT }, out);
+      return;
+    }
+    out.push({ type: 'broadcast', conns: recipients, text: forwardText(c.key, data) });
   }
 
   private reply(conn: C, message: Record<string, unknown>, out: ServerAction<C>[]) {

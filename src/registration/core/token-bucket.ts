@@ -1,6 +1,7 @@
 /**
- * A token bucket: `burst` tokens, refilled continuously at `perSecond`: the server role's limit of
- * messages per connection.
+ * A token bucket: `burst` tokens, refilled continuously at `perSecond`. Every limit of the server
+ * role that is "so many per second, with a burst" is one of these: messages per connection and
+ * deliveries per sender (the fan-out budget).
  *
  * Pure: the caller passes the time, in milliseconds. A clock that goes backwards refills nothing.
  */
@@ -25,10 +26,14 @@ export class TokenBucket {
     return this.tokens;
   }
 
-  /** Spends one token if there is one, and says whether it did. */
-  take(now: number): boolean {
+  /**
+   * Spends `cost` tokens if at least one is left, and says whether it did. The cost may overdraw
+   * the bucket: one broadcast to more recipients than `burst` is still possible, and the debt is
+   * repaid (at `perSecond`) before anything else is allowed. The sender pays, in time.
+   */
+  take(now: number, cost = 1): boolean {
     if (this.balance(now) < 1) return false;
-    this.tokens -= 1;
+    this.tokens -= cost;
     return true;
   }
 }

@@ -94,6 +94,10 @@ export class RegistrationHub extends EventEmitter<RegistrationHubEvents> {
       if (isBinary) this.apply(this.role.receiveBinary(ws));
       else this.role.receive(ws, data as string, this.now()).then((actions) => this.apply(actions));
     });
+    // Control frames cost the sender as messages do (the connection layer has already answered a Ping).
+    const control = () => this.apply(this.role.receiveControl(ws, this.now()));
+    ws.on('ping', control);
+    ws.on('pong', control);
     ws.on('close', () => {
       this.clearTimer(ws);
       this.apply(this.role.closed(ws));

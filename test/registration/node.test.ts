@@ -203,6 +203,30 @@ t.test('over the wire: a sender over its fan-out budget is told, and nobody rece
   bob.close();
 });
 
+t.test('over the wire: a Ping flood is closed 1008 after at most a burst of Pongs; so is a Pong flood', async (t) => {
+  const { url } = await hubServer(t, { rate: 20, burst: 40 });
+  const ws = await connect(url);
+  await nextJson(ws); // the challenge
+  let pongs = 0;
+  ws.on('pong', () => pongs++);
+  const gone = closed(ws);
+  for (let i = 0; i < 1000 && ws.readyState === 1; i++) {
+    ws.ping();
+    if (i % 50 === 49) await new Promise((r) => setImmediate(r));
+  }
+  t.same((await gone).slice(0, 2), [1008, 'rate limit exceeded']);
+  t.ok(pongs <= 41, `${pongs} Pongs answered (burst 40, plus the Ping that was one too many)`);
+
+  const quiet = await connect(url);
+  await nextJson(quiet);
+  const quietGone = closed(quiet);
+  for (let i = 0; i < 1000 && quiet.readyState === 1; i++) {
+    quiet.pong();
+    if (i % 50 === 49) await new Promise((r) => setImmediate(r));
+  }
+  t.same((await quietGone).slice(0, 2), [1008, 'rate limit exceeded'], 'unsolicited Pongs are frames too');
+});
+
 t.test('over the wire: nesting 33 deep is answered "nesting too deep"', async (t) => {
   const { url } = await hubServer(t);
   const alice = await connectAndRegister(url);

@@ -414,6 +414,27 @@ t.test('limits: size closes 1009, binary 1003, rate 1008', async (t) => {
   ], 'a clock that goes backwards refills nothing');
 });
 
+t.test('control frames cost a token of the same bucket: a Ping flood is closed 1008', async (t) => {
+  const s = server({ rate: 10, burst: 3 });
+  t.same(s.receiveControl('nobody', 0), [], 'an unknown connection');
+  s.open('u', HOST, 0); // unregistered: it pays all the same
+  t.same(s.receiveControl('u', 0), []);
+  t.same(s.receiveControl('u', 0), []);
+  t.same(await s.receive('u', '{"data":1}', 0), [{ type: 'send', conn: 'u', text: '{"error":"not registered"}' }], 'messages and pings share it');
+  t.same(s.receiveControl('u', 0), [{ type: 'close', conn: 'u', code: 1008, reason: 'rate limit exceeded' }]);
+  t.same(s.receiveControl('u', 0), [], 'already closed');
+
+  await registered(s, 'r', 1000);
+  const key = s.keyOf('r');
+  t.same(s.receiveControl('r', 1000), []);
+  t.same(s.receiveControl('r', 1100), [], '100 ms at 10/s refills one');
+  t.same(s.receiveControl('r', 1100), []);
+  t.same(s.receiveControl('r', 1100), [
+    { type: 'unregistered', conn: 'r', publicKey: key },
+    { type: 'close', conn: 'r', code: 1008, reason: 'rate limit exceeded' },
+  ]);
+});
+
 t.test('fan-out: each delivery costs the sender one token; a message it cannot pay for goes to nobody', async (t) => {
   // 10 deliveries per second, 5 at once; three recipients, so a broadcast costs 3.
   const s = server({ fanout: 10, fanoutBurst: 5, rate: 1000, burst: 1000 });

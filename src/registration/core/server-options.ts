@@ -32,7 +32,10 @@ export interface ServerRoleOptions {
    * 1009. A forwarded message is at most this plus {@link FORWARD_OVERHEAD} bytes.
    */
   maxMessageBytes?: number;
-  /** Sustained messages per second per connection (default 20); beyond the burst closes with 1008. */
+  /**
+   * Sustained messages per second per connection, Ping and Pong frames included (default 20);
+   * beyond the burst closes with 1008.
+   */
   rate?: number;
   /** Messages a connection may send at once before the rate applies (default 2 × rate, at least 1). */
   burst?: number;

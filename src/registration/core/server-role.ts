@@ -2,7 +2,7 @@
  * The server role of the Simpatico Registration Protocol, sans-I/O.
  *
  * It owns no socket and no clock. The caller reports what happened — a connection opened
- * (`open`), a text or binary message arrived (`receive`, `receiveBinary`),
+ * (`open`), a text, binary or control frame arrived (`receive`, `receiveBinary`, `receiveControl`),
  * a timer it was asked for fired (`tick`), a connection closed (`closed`) — passing the current
  * time, and gets back actions to perform: send a text to a connection, send one text to many,
  * close a connection, (re)arm that connection's one timer. Connections are identified by whatever
@@ -25,8 +25,8 @@
  * wrong, before its signature is checked, and a new one is issued for any retry. They also
  * expire (`nonceTtl`).
  *
- * The sender pays for what it makes the server do: every message costs a token of its rate
- * bucket, every delivery of a routed message a token of its fan-out bucket (a broadcast to N
+ * The sender pays for what it makes the server do: every message and control frame costs a token
+ * of its rate bucket, every delivery of a routed message a token of its fan-out bucket (a broadcast to N
  * connections costs N), and a routed message is forwarded as the sender's own bytes (json-scan.ts
  * finds its `data` value), never re-serialised, so it cannot grow on the way.
  */
@@ -85,7 +85,7 @@ interface Conn {
   /** CHALLENGED: the registration deadline. REGISTERED: when the next heartbeat is due.
    *  HEARTBEAT: the deadline of the heartbeat challenge. */
   deadline: number;
-  /** Messages. */
+  /** Messages and control frames. */
   messages: TokenBucket;
   /** Deliveries of routed messages. */
   deliveries: TokenBucket;
@@ -168,6 +168,18 @@ export class RegistrationServerRole<C> {
   receiveBinary(conn: C): ServerAction<C>[] {
     const out: ServerAction<C>[] = [];
     if (this.conns.has(conn)) this.close(conn, CLOSE.UNSUPPORTED, CLOSE_REASON.BINARY, out);
+    return out;
+  }
+
+  /**
+   * A Ping or Pong arrived. The connection layer answers Pings by itself (RFC 6455 §5.5.2), so a
+   * flood of them costs this side work and bandwidth like messages do: each one costs a token of
+   * the same rate bucket, and a flood is closed with 1008.
+   */
+  receiveControl(conn: C, now: number): ServerAction<C>[] {
+    const out: ServerAction<C>[] = [];
+    const c = this.conns.get(conn);
+    if (c !== undefined && !c.messages.take(now)) this.close(conn, CLOSE.POLICY, CLOSE_REASON.RATE, out);
     return out;
   }
 

@@ -1,7 +1,7 @@
 /**
  * A token bucket: `burst` tokens, refilled continuously at `perSecond`. Every limit of the server
- * role that is "so many per second, with a burst" is one of these: messages per connection and
- * deliveries per sender (the fan-out budget).
+ * role that is "so many per second, with a burst" is one of these: messages per connection (control
+ * frames included) and deliveries per sender (the fan-out budget).
  *
  * Pure: the caller passes the time, in milliseconds. A clock that goes backwards refills nothing.
  */

@@ -7,19 +7,23 @@
  * through {@link broadcast} (src/server/broadcast.ts), which frames it once however many
  * recipients it has and holds the one slow-recipient policy: a recipient whose buffered bytes are
  * over `maxBufferedAmount` is closed with 1008 instead of being sent more.
+ *
+ * Besides the role's own limits, the hub keeps one across connections: refused answers per
+ * address ({@link RegistrationHub.verifyClient}).
  */
 
 import { EventEmitter } from 'node:events';
 import { checkOptions, rule } from '../options.js';
 import { broadcast } from '../server/broadcast.js';
-import type { HttpRequest, WebSocketServer } from '../server/server.js';
+import type { HttpRequest, VerifyResult, WebSocketServer } from '../server/server.js';
 import type { WebSocket } from '../websocket.js';
+import { AddressLimiter } from './core/address-limiter.js';
 import type { RegistrationCrypto } from './core/crypto.js';
 import { SERVER_RULES } from './core/server-options.js';
 import { RegistrationServerRole, type ServerAction, type ServerRoleOptions } from './core/server-role.js';
 import { nodeCrypto } from './node-crypto.js';
 
-/** Options of a {@link RegistrationHub}: the protocol's (milliseconds), crypto, and the hub's own limit. */
+/** Options of a {@link RegistrationHub}: the protocol's (milliseconds), crypto, and the hub's own limits. */
 export interface RegistrationHubOptions extends Omit<ServerRoleOptions, 'crypto'> {
   /** Default: node:crypto. */
   crypto?: RegistrationCrypto;
@@ -28,6 +32,12 @@ export interface RegistrationHubOptions extends Omit<ServerRoleOptions, 'crypto'
    * than sent more: routing never buffers without bound. Default 4 MiB.
    */
   maxBufferedAmount?: number;
+  /**
+   * Refused answers one address may cause per minute (default 30; IPv6 addresses count by /64).
+   * Over it, new connections from that address are refused at the handshake with 429 and
+   * `Retry-After` (through {@link RegistrationHub.verifyClient}); other addresses are served.
+   */
+  refusalsPerMinute?: number;
   /** The clock, in milliseconds. Default `Date.now`. */
   now?: () => number;
 }
@@ -35,11 +45,13 @@ export interface RegistrationHubOptions extends Omit<ServerRoleOptions, 'crypto'
 /** The hub's own defaults (the role's are `SERVER_DEFAULTS`). */
 export const HUB_DEFAULTS = {
   maxBufferedAmount: 4 * 1024 * 1024,
+  refusalsPerMinute: 30,
 } as const;
 
 const HUB_RULES = {
   ...SERVER_RULES,
   maxBufferedAmount: rule.bytes(1),
+  refusalsPerMinute: rule.integer(1),
   now: rule.function,
 };
 
@@ -59,6 +71,8 @@ export class RegistrationHub extends EventEmitter<RegistrationHubEvents> {
   /** The sans-I/O role doing the work (its `keys()`, `keyOf()`, `phaseOf()`, `connectionsOf()` are useful). */
   readonly role: RegistrationServerRole<WebSocket>;
   private readonly timers = new Map<WebSocket, NodeJS.Timeout>();
+  private readonly addresses = new WeakMap<WebSocket, string>();
+  private readonly refusals: AddressLimiter;
   private readonly slowClient: { maxBufferedAmount: number; policy: 'close' };
   private readonly now: () => number;
   private readonly servers = new Map<WebSocketServer, (ws: WebSocket, req: HttpRequest) => void>();
@@ -67,11 +81,30 @@ export class RegistrationHub extends EventEmitter<RegistrationHubEvents> {
   constructor(options: RegistrationHubOptions = {}) {
     super();
     checkOptions('new RegistrationHub()', options, HUB_RULES);
-    const { crypto, maxBufferedAmount, now, ...protocol } = options;
+    const { crypto, maxBufferedAmount, refusalsPerMinute, now, ...protocol } = options;
     this.role = new RegistrationServerRole<WebSocket>({ ...protocol, crypto: crypto ?? nodeCrypto });
     this.slowClient = { maxBufferedAmount: maxBufferedAmount ?? HUB_DEFAULTS.maxBufferedAmount, policy: 'close' };
+    this.refusals = new AddressLimiter(refusalsPerMinute ?? HUB_DEFAULTS.refusalsPerMinute);
     this.now = now ?? Date.now;
   }
+
+  /**
+   * The `verifyClient` of a {@link WebSocketServer} (`new WebSocketServer({ verifyClient: hub.verifyClient })`):
+   * refuses a new connection with 429 and `Retry-After` (RFC 6585 §4) while its address is over
+   * `refusalsPerMinute`. Bound: it can be passed around as is.
+   */
+  readonly verifyClient = (request: Pick<HttpRequest, 'remoteAddress'>): VerifyResult => {
+    const address = request.remoteAddress;
+    const wait = address === undefined ? 0 : this.refusals.wait(address, this.now());
+    if (wait === 0) return true;
+    // Whole seconds, rounded up (RFC 9110 §10.2.3), without letting float error turn 1.000000001 into 2.
+    const seconds = Math.ceil(wait / 1000 - 1e-6);
+    return {
+      status: 429,
+      message: `Too many refused registration answers from this address; try again in ${seconds} s.`,
+      headers: { 'retry-after': String(seconds) },
+    };
+  };
 
   /** Registers every connection `server` accepts from now on. */
   attach(server: WebSocketServer): this {
@@ -85,11 +118,13 @@ export class RegistrationHub extends EventEmitter<RegistrationHubEvents> {
 
   /**
    * Takes one open connection through the protocol: for `handleUpgrade` callbacks, or any other
-   * source of server-side connections. `req` gives the `Host` the signature is checked against.
+   * source of server-side connections. `req` gives the `Host` the signature is checked against,
+   * and the address refusals are counted for.
    */
-  handle(ws: WebSocket, req: Pick<HttpRequest, 'headers'>): void {
+  handle(ws: WebSocket, req: Pick<HttpRequest, 'headers' | 'remoteAddress'>): void {
     const raw = req.headers.host;
     const host = (Array.isArray(raw) ? raw[0] : raw) ?? '';
+    if (req.remoteAddress !== undefined) this.addresses.set(ws, req.remoteAddress);
     ws.on('message', (data, isBinary) => {
       if (isBinary) this.apply(this.role.receiveBinary(ws));
       else this.role.receive(ws, data as string, this.now()).then((actions) => this.apply(actions));
@@ -140,6 +175,11 @@ export class RegistrationHub extends EventEmitter<RegistrationHubEvents> {
         case 'unregistered':
           this.emit('unregistered', action.publicKey, action.conn);
           break;
+        case 'refused': {
+          const address = this.addresses.get(action.conn);
+          if (address !== undefined) this.refusals.charge(address, this.now());
+          break;
+        }
       }
     }
   }

@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import { WebSocketServer } from '../server/server.js';
 import { MAX_MESSAGE_BYTES, MAX_MILLISECONDS, MAX_RETRIES } from './core/server-options.js';
 import { SERVER_DEFAULTS, MIN_MESSAGE_BYTES } from './core/server-role.js';
-import { RegistrationHub, type RegistrationHubOptions } from './hub.js';
+import { HUB_DEFAULTS, RegistrationHub, type RegistrationHubOptions } from './hub.js';
 import { demoHttpHandler, loadWebFiles } from './static.js';
 import { stopped } from '../signals.js';
 
@@ -47,6 +47,8 @@ Options:
   --fanout DELIVERIES_PER_SECOND  sustained deliveries per sender, a broadcast to N costs N;
                             over it the message is refused with an error reply (default ${SERVER_DEFAULTS.fanout})
   --fanout-burst N          deliveries allowed at once before the fan-out rate applies (default 2 x fanout)
+  --refusals-per-minute N   refused answers per address (IPv6: per /64) before new connections
+                            from it are answered 429 with Retry-After (default ${HUB_DEFAULTS.refusalsPerMinute})
   --max-connections N       connections at once, more are answered 503 (default 1024)
   --tls-cert FILE           serve https:// and wss:// with this PEM certificate (chain) ...
   --tls-key FILE            ... and this PEM private key; browsers need a secure context
@@ -108,6 +110,7 @@ export function parseServeArgs(argv: string[], env: Record<string, string | unde
       burst: { type: 'string' },
       fanout: { type: 'string' },
       'fanout-burst': { type: 'string' },
+      'refusals-per-minute': { type: 'string' },
       'max-connections': { type: 'string' },
       'tls-cert': { type: 'string' },
       'tls-key': { type: 'string' },
@@ -133,6 +136,9 @@ export function parseServeArgs(argv: string[], env: Record<string, string | unde
   if (values.burst !== undefined) protocol.burst = whole('--burst', values.burst, 1, 1e9);
   if (values.fanout !== undefined) protocol.fanout = positiveNumber('--fanout', values.fanout);
   if (values['fanout-burst'] !== undefined) protocol.fanoutBurst = whole('--fanout-burst', values['fanout-burst'], 1, 1e9);
+  if (values['refusals-per-minute'] !== undefined) {
+    protocol.refusalsPerMinute = whole('--refusals-per-minute', values['refusals-per-minute'], 1, 1e9);
+  }
 
   if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined)) {
     throw new UsageError('--tls-cert and --tls-key go together: give both, or neither for plain http and ws.');
@@ -187,6 +193,8 @@ export async function main(argv: string[], io: ServeIO = { out: console.log, err
       // The connection layer refuses oversized messages (1009) before they are even buffered.
       maxPayload: config.protocol.maxMessageBytes ?? SERVER_DEFAULTS.maxMessageBytes,
       httpHandler: demoHttpHandler(files),
+      // Addresses that keep failing registration are refused at the handshake (429).
+      verifyClient: hub.verifyClient,
       ...(tls !== undefined && { tls }),
     });
   } catch (error) {

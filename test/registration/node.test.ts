@@ -13,6 +13,7 @@ import { connectAndRegister, register, type Registration } from '../../src/regis
 import { RegistrationClientRole } from '../../src/registration/core/client-role.js';
 import { nodeCrypto } from '../../src/registration/node-crypto.js';
 import type { RegistrationCrypto } from '../../src/registration/core/crypto.js';
+import { rawPeer } from './fixtures/raw-peer.js';
 
 async function hubServer(t: { teardown(fn: () => unknown): void }, options: RegistrationHubOptions = {}, serverOptions = {}) {
   const server = new WebSocketServer({ port: 0, ...serverOptions });
@@ -236,6 +237,43 @@ t.test('over the wire: nesting 33 deep is answered "nesting too deep"', async (t
   alice.close();
 });
 
+t.test('an address over its refusals is answered 429 with Retry-After; 127.0.0.2 is still served', async (t) => {
+  let clock = 1_000_000;
+  const server = new WebSocketServer({ port: 0, verifyClient: (request) => hub.verifyClient(request) });
+  const hub = new RegistrationHub({ retries: 0, refusalsPerMinute: 3, now: () => clock }).attach(server);
+  await server.ready;
+  t.teardown(async () => {
+    hub.detach();
+    await server.close();
+  });
+  const { port } = server.address();
+  // Three connections from 127.0.0.1, each refused once (signed for another host; no retries).
+  for (let i = 0; i < 3; i++) {
+    await t.rejects(connectAndRegister(server.url, undefined, { host: 'elsewhere.example' }), { code: 'WS_ERR_REGISTRATION_REJECTED' });
+  }
+  const refused = await rawPeer(port);
+  t.match(refused.head, /^HTTP\/1\.1 429 /, 'the fourth connection from 127.0.0.1 is refused at the handshake');
+  t.match(refused.head, /\r\nretry-after: 20(\r\n|$)/i, '3 a minute: one comes back in 20 s');
+  refused.destroy();
+  await t.rejects(connect(server.url), { status: 429 }, 'a client sees the status');
+
+  // Another address is served: 101, then the challenge.
+  const other = await rawPeer(port, { localAddress: '127.0.0.2' });
+  t.match(other.head, /^HTTP\/1\.1 101 /);
+  t.same(Object.keys(JSON.parse(await other.next())), ['challenge']);
+  other.destroy();
+
+  // 19 s later still refused, with what is left of the wait; at 20 s served again.
+  clock += 19_000;
+  t.match((await rawPeer(port)).head, /\r\nretry-after: 1(\r\n|$)/i);
+  clock += 1_000;
+  const back = await connectAndRegister(server.url);
+  t.same(hub.keys(), [back.publicKey], 'the address is served again');
+  back.close();
+
+  t.equal(hub.verifyClient({}), true, 'a request without an address (handleUpgrade on a strange socket) is served');
+});
+
 t.test('a key registered from two connections stays routable while one remains', async (t) => {
   const { url, hub } = await hubServer(t);
   const kp = await nodeCrypto.generateKeyPair();
@@ -361,6 +399,7 @@ t.test('hub and register() options are checked up front', async (t) => {
   const cases: [() => unknown, string][] = [
     [() => new RegistrationHub({ maxBufferedAmount: -1 }), 'new RegistrationHub(): option maxBufferedAmount must be a whole number of bytes from 1 to 2^53 - 1; got -1 (a number).'],
     [() => new RegistrationHub({ now: 5 } as never), 'new RegistrationHub(): option now must be a function; got 5 (a number).'],
+    [() => new RegistrationHub({ refusalsPerMinute: 0 }), 'new RegistrationHub(): option refusalsPerMinute must be a whole number from 1 to 2^53 - 1; got 0 (a number).'],
     [() => new RegistrationHub({ crypto: 'node' } as never), 'new RegistrationHub(): option crypto must be an object with randomBytes'],
     [() => new RegistrationHub({ rate: '20' } as never), 'new RegistrationHub(): option rate must be a number above 0'],
     [() => new RegistrationHub({ heartbeatIntervall: 5 } as never), 'new RegistrationHub(): unknown option "heartbeatIntervall"; did you mean "heartbeatInterval"?'],

@@ -44,7 +44,7 @@ t.test('--help lists every option', async (t) => {
   t.equal(await main(['--help'], sink, '/nonexistent'), 0);
   t.equal(out[0], SERVE_USAGE);
   for (const option of ['--port', '--host', '--expected-host', '--heartbeat ', '--heartbeat-timeout', '--register-timeout', '--nonce-ttl',
-    '--retries', '--max-message', '--rate', '--burst', '--fanout ', '--fanout-burst', '--max-connections', '--help']) {
+    '--retries', '--max-message', '--rate', '--burst', '--fanout ', '--fanout-burst', '--refusals-per-minute', '--max-connections', '--help']) {
     t.match(SERVE_USAGE, option);
   }
   t.match(SERVE_USAGE, '(default 30)');
@@ -56,7 +56,7 @@ t.test('options: seconds become milliseconds, PORT and HOST from the environment
   const c = parseServeArgs(
     ['--port', '0', '--host', '::1', '--heartbeat', '0.2', '--heartbeat-timeout', '0.5', '--register-timeout', '1.5', '--nonce-ttl', '2',
       '--retries', '0', '--max-message', '4096', '--rate', '2.5', '--burst', '4', '--max-connections', '10',
-      '--fanout', '100.5', '--fanout-burst', '300',
+      '--fanout', '100.5', '--fanout-burst', '300', '--refusals-per-minute', '5',
       '--expected-host', 'a.example', '--expected-host', 'b.example:8443'],
     { PORT: '1' },
   );
@@ -76,6 +76,7 @@ t.test('options: seconds become milliseconds, PORT and HOST from the environment
       burst: 4,
       fanout: 100.5,
       fanoutBurst: 300,
+      refusalsPerMinute: 5,
     },
   });
   t.equal((parseServeArgs(['--heartbeat', '0'], {}) as { protocol: { heartbeatInterval: number } }).protocol.heartbeatInterval, 0);
@@ -103,6 +104,7 @@ t.test('bad options exit 2 with a message naming the option', async (t) => {
     [['--retries', '1001'], /--retries must be a whole number from 0 to 1000/],
     [['--fanout', '0'], /--fanout must be a number above 0/],
     [['--fanout-burst', '1.5'], /--fanout-burst must be a whole number from 1/],
+    [['--refusals-per-minute', '0'], /--refusals-per-minute must be a whole number from 1/],
     [['--nope'], /Unknown option '--nope'/],
   ];
   for (const [args, message] of cases) {

@@ -70,7 +70,9 @@ export type ServerAction<C> =
   /** Informational: `publicKey` is now routable to `conn`. */
   | { type: 'registered'; conn: C; publicKey: string }
   /** Informational: `conn` no longer routes `publicKey`. */
-  | { type: 'unregistered'; conn: C; publicKey: string };
+  | { type: 'unregistered'; conn: C; publicKey: string }
+  /** Informational: an answer from `conn` was refused (the hub counts these per address). */
+  | { type: 'refused'; conn: C };
 
 interface Conn {
   phase: Phase;
@@ -310,6 +312,7 @@ export class RegistrationServerRole<C> {
 
   /** A refused answer: a new challenge in the same phase while retries last, else the phase's failure. */
   private refuse(conn: C, c: Conn, publicKey: string, response: string, reason: string, now: number, out: ServerAction<C>[]) {
+    out.push({ type: 'refused', conn });
     if (c.retriesLeft > 0) {
       const retries = c.retriesLeft--;
       const challenge = this.issue(c, now);

@@ -1,7 +1,8 @@
 /**
  * A token bucket: `burst` tokens, refilled continuously at `perSecond`. Every limit of the server
  * role that is "so many per second, with a burst" is one of these: messages per connection (control
- * frames included) and deliveries per sender (the fan-out budget).
+ * frames included), deliveries per sender (the fan-out budget), refused answers per address
+ * (address-limiter.ts).
  *
  * Pure: the caller passes the time, in milliseconds. A clock that goes backwards refills nothing.
  */
@@ -35,5 +36,21 @@ export class TokenBucket {
     if (this.balance(now) < 1) return false;
     this.tokens -= cost;
     return true;
+  }
+
+  /** Spends `cost` tokens whatever the balance, down to `-burst` at most (a debt of one burst). */
+  charge(now: number, cost = 1): void {
+    this.tokens = Math.max(-this.burst, this.balance(now) - cost);
+  }
+
+  /** Milliseconds from `now` until at least one token is left again (0 if one is). */
+  waitFor(now: number): number {
+    const missing = 1 - this.balance(now);
+    return missing <= 0 ? 0 : (missing * 1000) / this.perSecond;
+  }
+
+  /** True when the bucket is full at `now`: it remembers nothing, and can be forgotten. */
+  full(now: number): boolean {
+    return this.balance(now) >= this.burst;
   }
 }

@@ -6,6 +6,7 @@
  */
 
 import { readFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { WebSocketServer } from '../server/server.js';
@@ -34,8 +35,10 @@ be fractional.
 Options:
   --port N                  port to listen on, 0 for any free one (default: $PORT or 8080)
   --host H                  address to listen on (default: $HOST or 127.0.0.1)
-  --expected-host H         host[:port] that signatures must name; repeat for several
-                            (default: each request's Host header — set it on the open internet)
+  --expected-host H         host[:port] that signatures must name; repeat for several. Default,
+                            on a loopback address only: the names it is reachable at
+                            (127.0.0.1:PORT, localhost:PORT, [::1]:PORT); on any other
+                            address it is required
   --heartbeat SECONDS       heartbeat challenge interval, 0 for none (default ${s(SERVER_DEFAULTS.heartbeatInterval)})
   --heartbeat-timeout SECONDS  time to answer a heartbeat challenge (default ${s(SERVER_DEFAULTS.heartbeatTimeout)})
   --register-timeout SECONDS   time a new connection has to register (default ${s(SERVER_DEFAULTS.registerTimeout)})
@@ -78,6 +81,28 @@ function positiveNumber(name: string, value: string): number {
     throw new UsageError(`${name} must be a number above 0 and at most 2^53 - 1, not '${value}'.`);
   }
   return n;
+}
+
+/**
+ * Whether `host` (as given to --host) is a loopback address: 127.0.0.0/8 (RFC 1122 §3.2.1.3), also
+ * IPv4-mapped, ::1 (RFC 4291 §2.5.3), or the name localhost (RFC 6761 §6.3).
+ */
+export function isLoopbackHost(host: string): boolean {
+  const bare = (host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host).toLowerCase();
+  if (bare === 'localhost' || bare === '::1') return true;
+  const v4 = bare.startsWith('::ffff:') ? bare.slice(7) : bare;
+  return isIP(v4) === 4 && v4.startsWith('127.');
+}
+
+/**
+ * The hosts a browser or client may name when it reaches a loopback server on `port`: what it puts
+ * in `Host` for `http://127.0.0.1:PORT/`, `http://localhost:PORT/` and `http://[::1]:PORT/`, and the
+ * bound address itself. The port is left out on the scheme's default, as URLs leave it out.
+ */
+export function loopbackHosts(address: string, port: number, secure: boolean): string[] {
+  const suffix = port === (secure ? 443 : 80) ? '' : `:${port}`;
+  const own = address.includes(':') ? `[${address}]` : address;
+  return [...new Set(['127.0.0.1', 'localhost', '[::1]', own])].map((name) => name + suffix);
 }
 
 class UsageError extends Error {}
@@ -139,13 +164,22 @@ export function parseServeArgs(argv: string[], env: Record<string, string | unde
   if (values['refusals-per-minute'] !== undefined) {
     protocol.refusalsPerMinute = whole('--refusals-per-minute', values['refusals-per-minute'], 1, 1e9);
   }
-
   if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined)) {
     throw new UsageError('--tls-cert and --tls-key go together: give both, or neither for plain http and ws.');
   }
+  const host = values.host ?? env.HOST ?? '127.0.0.1';
+  // A signature names the host the client meant. Taking that from each request's Host header lets
+  // a relay hand a victim's signature to this server under its own connection; on loopback the
+  // names are known, elsewhere only the operator knows them.
+  if (protocol.expectedHosts === undefined && !isLoopbackHost(host)) {
+    throw new UsageError(
+      `${host} is not a loopback address, so the names clients reach this server by are not known: give ` +
+        `--expected-host with each host[:port] they put in the URL (e.g. --expected-host chat.example.com).`,
+    );
+  }
   return {
     port: whole(values.port !== undefined ? '--port' : 'PORT', values.port ?? env.PORT ?? '8080', 0, 65535),
-    host: values.host ?? env.HOST ?? '127.0.0.1',
+    host,
     maxConnections: whole('--max-connections', values['max-connections'] ?? '1024', 1, 1e9),
     protocol,
     ...(values['tls-cert'] !== undefined && { tls: { cert: values['tls-cert'], key: values['tls-key'] as string } }),
@@ -182,9 +216,10 @@ export async function main(argv: string[], io: ServeIO = { out: console.log, err
   }
   const files = await loadWebFiles(webRoot);
   if (files.size === 0) io.err(`simpatico-ws serve: no browser modules in ${webRoot}; run 'npm run build' first. The page will not work.`);
-  // Every value was checked while parsing, so the hub accepts them.
-  const hub = new RegistrationHub(config.protocol);
   let server: WebSocketServer;
+  // Made once the port is known (the expected hosts name it). No request can be verified before:
+  // the first one is read from a socket only after `ready` has resolved and this function resumed.
+  let hub: RegistrationHub;
   try {
     server = new WebSocketServer({
       port: config.port,
@@ -193,8 +228,7 @@ export async function main(argv: string[], io: ServeIO = { out: console.log, err
       // The connection layer refuses oversized messages (1009) before they are even buffered.
       maxPayload: config.protocol.maxMessageBytes ?? SERVER_DEFAULTS.maxMessageBytes,
       httpHandler: demoHttpHandler(files),
-      // Addresses that keep failing registration are refused at the handshake (429).
-      verifyClient: hub.verifyClient,
+      verifyClient: (request) => hub.verifyClient(request),
       ...(tls !== undefined && { tls }),
     });
   } catch (error) {
@@ -202,18 +236,23 @@ export async function main(argv: string[], io: ServeIO = { out: console.log, err
     io.err(`simpatico-ws serve: ${(error as Error).message}`);
     return 1;
   }
-  hub.attach(server);
-  hub.on('registered', (key) => io.out(`registered ${key}`));
-  hub.on('unregistered', (key) => io.out(`unregistered ${key}`));
   try {
     await server.ready;
   } catch (error) {
     io.err(`simpatico-ws serve: cannot listen on ${config.host}:${config.port}: ${(error as Error).message}`);
-    hub.detach();
     return 1;
   }
+  const { address, port } = server.address();
+  // Without --expected-host the address is a loopback one (parseServeArgs refuses any other).
+  const expectedHosts = config.protocol.expectedHosts ?? loopbackHosts(address, port, tls !== undefined);
+  // Every value was checked while parsing, so the hub accepts them.
+  hub = new RegistrationHub({ ...config.protocol, expectedHosts });
+  hub.attach(server);
+  hub.on('registered', (key) => io.out(`registered ${key}`));
+  hub.on('unregistered', (key) => io.out(`unregistered ${key}`));
   const url = server.url.replace(/^ws/, 'http');
   io.out(`simpatico-ws serve: the registration demo is at ${url} (WebSocket endpoint ${server.url})`);
+  io.out(`simpatico-ws serve: signatures must name ${expectedHosts.join(', ')}`);
   await stopped(io.signal);
   hub.detach();
   await server.close();

@@ -26,9 +26,9 @@
  * expire (`nonceTtl`).
  *
  * The sender pays for what it makes the server do: every message and control frame costs a token
- * of its rate bucket, every delivery of a routed message a token of its fan-out bucket (a broadcast to N
- * connections costs N), and a routed message is forwarded as the sender's own bytes (json-scan.ts
- * finds its `data` value), never re-serialised, so it cannot grow on the way.
+ * of its rate bucket, every delivery of a routed message a token of its fan-out bucket (a
+ * broadcast to N connections costs N), and a routed message is forwarded as the sender's own
+ * bytes (json-scan.ts finds its `data` value), never re-serialised, so it cannot grow on the way.
  */
 
 import { decodeBase64url, encodeBase64url } from './base64url.js';

@@ -8,10 +8,13 @@
 import { EventEmitter } from 'node:events';
 import { WebSocketError } from '../errors.js';
 import { connect, type ClientOptions } from '../client/connect.js';
-import { WebSocket } from '../websocket.js';
-import { RegistrationClientRole, type ClientEvent } from './core/client-role.js';
+import { checkOptions, rule } from '../options.js';
+import type { WebSocket } from '../websocket.js';
+import { ClientSession, type SessionEvent } from './core/client-session.js';
+import { RegistrationErrorCode } from './core/codes.js';
 import { hostOfUrl, type Ed25519KeyPair, type RegistrationCrypto } from './core/crypto.js';
 import type { Json } from './core/messages.js';
+import { SERVER_RULES } from './core/server-options.js';
 import { nodeCrypto } from './node-crypto.js';
 
 /** Options of {@link register}. */
@@ -23,6 +26,14 @@ export interface RegisterOptions {
   /** Milliseconds to wait for acceptance before giving up and closing (default 15 000). */
   timeout?: number;
 }
+
+const DEFAULT_TIMEOUT = 15_000;
+
+const REGISTER_RULES = {
+  host: rule.string,
+  crypto: SERVER_RULES.crypto,
+  timeout: { accepts: 'a number of milliseconds above 0 and at most 2^31 - 1', check: SERVER_RULES.nonceTtl.check },
+};
 
 /** Events of a {@link Registration}. */
 export interface RegistrationEvents {
@@ -41,17 +52,19 @@ export interface RegistrationEvents {
 /** A connection whose key the server has accepted. */
 export class Registration extends EventEmitter<RegistrationEvents> {
   /** @internal */
+  session!: ClientSession;
+
+  /** @internal */
   constructor(
     /** The connection. */
     readonly socket: WebSocket,
-    private readonly role: RegistrationClientRole,
   ) {
     super();
   }
 
   /** This client's key (base64url): the address others send to. */
   get publicKey(): string {
-    return this.role.publicKey;
+    return this.session.publicKey as string;
   }
 
   /**
@@ -59,12 +72,33 @@ export class Registration extends EventEmitter<RegistrationEvents> {
    * registered connection when `to` is omitted. Returns `send`'s backpressure flag.
    */
   registeredSend(data: Json, to?: string): boolean {
-    return this.socket.send(this.role.registeredSend(data, to));
+    return this.socket.send(this.session.encode(data, to));
   }
 
   /** Closes the connection (RFC 6455 §7.1.2); the key stops being routable to it. */
   close(code?: number, reason?: string): void {
     this.socket.close(code, reason);
+  }
+
+  /** @internal The session's events, as this emitter's. */
+  dispatch(event: SessionEvent): void {
+    switch (event.type) {
+      case 'registered':
+        if (event.heartbeat) this.emit('heartbeat');
+        break;
+      case 'message':
+        this.emit('message', event.data, event.from);
+        break;
+      case 'notice':
+        this.emit('notice', event.error, event.to);
+        break;
+      case 'error':
+        // A failure of the registration itself rejects register()'s promise instead.
+        if (!event.pending) this.emit('failed', event.error);
+        break;
+      case 'rejected':
+        break; // the answer to the new challenge is already on its way
+    }
   }
 }
 
@@ -73,82 +107,50 @@ export class Registration extends EventEmitter<RegistrationEvents> {
  * challenge arrives at once). Resolves once the server accepts; rejects with a `WebSocketError`:
  * `WS_ERR_REGISTRATION_REJECTED` (no retries left), `WS_ERR_REGISTRATION_CLOSED` (the connection
  * closed first), `WS_ERR_REGISTRATION_TIMEOUT`.
+ *
+ * @throws WebSocketError `WS_ERR_INVALID_OPTION` for a wrong option; `WS_ERR_INVALID_ARGUMENT`
+ *   for a socket without a URL and no `host` option.
  */
 export function register(ws: WebSocket, keyPair: Ed25519KeyPair, options: RegisterOptions = {}): Promise<Registration> {
+  checkOptions('register()', options, REGISTER_RULES);
   const host = options.host ?? (ws.url === '' ? undefined : hostOfUrl(ws.url));
   if (host === undefined) {
-    throw new WebSocketError('WS_ERR_INVALID_ARGUMENT', 'register() needs options.host for a socket without a URL.', { side: 'local' });
+    throw new WebSocketError(RegistrationErrorCode.InvalidArgument, 'register() needs options.host for a socket without a URL.', { side: 'local' });
   }
-  const role = new RegistrationClientRole({ crypto: options.crypto ?? nodeCrypto, keyPair, host });
-  const registration = new Registration(ws, role);
-  const timeout = options.timeout ?? 15_000;
-  return new Promise<Registration>((resolve, reject) => {
-    let pending = true;
-    const settle = (error?: WebSocketError) => {
-      if (!pending) return false;
-      pending = false;
-      clearTimeout(timer);
-      if (error === undefined) resolve(registration);
-      else reject(error);
-      return true;
-    };
-    const timer = setTimeout(() => {
-      if (settle(new WebSocketError('WS_ERR_REGISTRATION_TIMEOUT', `The server did not accept the key within ${timeout} ms.`, { side: 'local' }))) {
-        ws.close(1000, 'registration timeout');
-      }
-    }, timeout);
-    // Signing is asynchronous: handle server messages one at a time, in order.
-    let queue = Promise.resolve();
-    const handle = (events: ClientEvent[]) => {
-      for (const event of events) {
-        switch (event.type) {
-          case 'send':
-            ws.send(event.text);
-            break;
-          case 'accepted':
-            if (!settle()) registration.emit('heartbeat');
-            break;
-          case 'rejected':
-            break; // the answer to the new challenge is the next event
-          case 'failed':
-            if (!settle(event.error)) registration.emit('failed', event.error);
-            break;
-          case 'message':
-            registration.emit('message', event.data, event.from);
-            break;
-          case 'notice':
-            registration.emit('notice', event.error, event.to);
-            break;
-        }
-      }
-    };
-    ws.on('message', (data, isBinary) => {
-      if (isBinary) return; // the protocol is text; a server never sends binary
-      queue = queue.then(() => role.receive(data as string)).then(handle);
-    });
-    ws.on('close', (code, reason) => {
-      const why = `${code}${reason === '' ? '' : ` ${reason}`}`;
-      settle(new WebSocketError('WS_ERR_REGISTRATION_CLOSED', `The connection closed (${why}) before the server accepted the key.`, { closeCode: code, side: 'remote' }));
-      registration.emit('close', code, reason);
-    });
+  const registration = new Registration(ws);
+  const session = new ClientSession(
+    { send: (text) => ws.send(text), close: (code, reason) => ws.close(code, reason) },
+    { crypto: options.crypto ?? nodeCrypto, keyPair, host, timeout: options.timeout ?? DEFAULT_TIMEOUT },
+    (event) => registration.dispatch(event),
+  );
+  registration.session = session;
+  ws.on('message', (data, isBinary) => {
+    if (!isBinary) session.receive(data as string); // the protocol is text; a server never sends binary
   });
+  ws.on('close', (code, reason) => {
+    session.closed(code, reason);
+    registration.emit('close', code, reason);
+  });
+  return session.registered.then(() => registration);
 }
 
 /**
  * Connects to `url` and registers: `connect` + {@link register}. Without a key pair, a fresh one
- * is made. A failed registration closes the connection.
+ * is made. A failed registration closes the connection. `host`, `crypto` and `timeout` are
+ * {@link register}'s; every other option is `connect`'s.
  */
 export async function connectAndRegister(
   url: string | URL,
   keyPair?: Ed25519KeyPair,
   options: RegisterOptions & ClientOptions = {},
 ): Promise<Registration> {
+  const { host, crypto, timeout, ...connectOptions } = options;
+  const registerOptions = { host, crypto, timeout };
+  checkOptions('connectAndRegister()', registerOptions, REGISTER_RULES);
   // The key first: the challenge arrives as soon as the connection opens.
-  const keys = keyPair ?? (await (options.crypto ?? nodeCrypto).generateKeyPair());
-  // The registration's own options are not the connection's.
-  const { host: _host, crypto: _crypto, timeout: _timeout, ...connection } = options;
-  const ws = await connect(url, connection);
-  return register(ws, keys, options).catch((error: unknown) => {
+  const keys = keyPair ?? (await (crypto ?? nodeCrypto).generateKeyPair());
+  const ws = await connect(url, connectOptions);
+  return register(ws, keys, registerOptions).catch((error: unknown) => {
     ws.close(1000);
     throw error;
   });

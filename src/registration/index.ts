@@ -5,19 +5,31 @@
  *
  * - {@link RegistrationHub}: the server side, on a {@link WebSocketServer}.
  * - {@link register} / {@link connectAndRegister}: the client side.
- * - The sans-I/O roles underneath, for other transports: {@link RegistrationServerRole}, {@link RegistrationClientRole}.
+ * - The sans-I/O pieces underneath, for other transports: {@link RegistrationServerRole},
+ *   {@link RegistrationClientRole}, and {@link ClientSession} (the client loop both clients share).
  * - Crypto: {@link nodeCrypto}, {@link webCrypto}, {@link keyPairFromSeed}.
+ *
+ * The demo's HTTP side (`simpatico-ws serve`) is not part of this API; it lives in ./serve.ts.
  */
-export { RegistrationHub, type RegistrationHubOptions, type RegistrationHubEvents } from './hub.js';
+export { RegistrationHub, HUB_DEFAULTS, type RegistrationHubOptions, type RegistrationHubEvents } from './hub.js';
 export { register, connectAndRegister, Registration, type RegisterOptions, type RegistrationEvents } from './client.js';
 export {
   RegistrationServerRole,
+  Phase,
   SERVER_DEFAULTS,
   MIN_MESSAGE_BYTES,
   type ServerRoleOptions,
   type ServerAction,
 } from './core/server-role.js';
 export { RegistrationClientRole, CLIENT_ERROR, type ClientRoleOptions, type ClientEvent } from './core/client-role.js';
+export {
+  ClientSession,
+  type ClientSessionOptions,
+  type SessionEvent,
+  type SessionListener,
+  type SessionTransport,
+} from './core/client-session.js';
+export { RegistrationErrorCode } from './core/codes.js';
 export {
   registrationMessage,
   hostOfUrl,
@@ -27,8 +39,8 @@ export {
   type Ed25519KeyPair,
   type RegistrationCrypto,
 } from './core/crypto.js';
-export { CLOSE, CLOSE_REASON, REPLY_ERROR, REJECT_REASON, type Json } from './core/messages.js';
+export { CLOSE, CLOSE_REASON, REPLY_ERROR, REJECT_REASON, FORWARD_OVERHEAD, type Json } from './core/messages.js';
+export { MAX_DEPTH } from './core/json-scan.js';
 export { encodeBase64url, decodeBase64url } from './core/base64url.js';
 export { webCrypto } from './core/webcrypto.js';
 export { nodeCrypto, keyPairFromSeed } from './node-crypto.js';
-export { demoHttpHandler, loadWebFiles } from './static.js';

@@ -6,11 +6,13 @@
  */
 
 import { readFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { WebSocketServer } from '../server/server.js';
+import { MAX_MESSAGE_BYTES, MAX_MILLISECONDS, MAX_RETRIES } from './core/server-options.js';
 import { SERVER_DEFAULTS, MIN_MESSAGE_BYTES } from './core/server-role.js';
-import { RegistrationHub, type RegistrationHubOptions } from './hub.js';
+import { HUB_DEFAULTS, RegistrationHub, type RegistrationHubOptions } from './hub.js';
 import { demoHttpHandler, loadWebFiles } from './static.js';
 import { stopped } from '../signals.js';
 
@@ -33,8 +35,10 @@ be fractional.
 Options:
   --port N                  port to listen on, 0 for any free one (default: $PORT or 8080)
   --host H                  address to listen on (default: $HOST or 127.0.0.1)
-  --expected-host H         host[:port] that signatures must name; repeat for several
-                            (default: each request's Host header — set it on the open internet)
+  --expected-host H         host[:port] that signatures must name; repeat for several. Default,
+                            on a loopback address only: the names it is reachable at
+                            (127.0.0.1:PORT, localhost:PORT, [::1]:PORT); on any other
+                            address it is required
   --heartbeat SECONDS       heartbeat challenge interval, 0 for none (default ${s(SERVER_DEFAULTS.heartbeatInterval)})
   --heartbeat-timeout SECONDS  time to answer a heartbeat challenge (default ${s(SERVER_DEFAULTS.heartbeatTimeout)})
   --register-timeout SECONDS   time a new connection has to register (default ${s(SERVER_DEFAULTS.registerTimeout)})
@@ -43,17 +47,24 @@ Options:
   --max-message BYTES       largest message, at least ${MIN_MESSAGE_BYTES}; larger closes with 1009 (default ${SERVER_DEFAULTS.maxMessageBytes})
   --rate MESSAGES_PER_SECOND  sustained messages per connection; faster closes with 1008 (default ${SERVER_DEFAULTS.rate})
   --burst N                 messages allowed at once before the rate applies (default 2 x rate)
+  --fanout DELIVERIES_PER_SECOND  sustained deliveries per sender, a broadcast to N costs N;
+                            over it the message is refused with an error reply (default ${SERVER_DEFAULTS.fanout})
+  --fanout-burst N          deliveries allowed at once before the fan-out rate applies (default 2 x fanout)
+  --refusals-per-minute N   refused answers per address (IPv6: per /64) before new connections
+                            from it are answered 429 with Retry-After (default ${HUB_DEFAULTS.refusalsPerMinute})
   --max-connections N       connections at once, more are answered 503 (default 1024)
   --tls-cert FILE           serve https:// and wss:// with this PEM certificate (chain) ...
   --tls-key FILE            ... and this PEM private key; browsers need a secure context
                             (https, or http on localhost) for WebCrypto Ed25519
   --help                    show this help`;
 
-/** Parses a number of seconds (fractional allowed) into milliseconds. */
+/** Parses a number of seconds (fractional allowed) into milliseconds, as many as a timer can wait. */
 function seconds(name: string, value: string, allowZero: boolean): number {
   const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n < 0 || (!allowZero && n === 0)) {
-    throw new UsageError(`${name} must be a number of seconds ${allowZero ? 'of 0 or more' : 'above 0'}, not '${value}'.`);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0 || (!allowZero && n === 0) || n * 1000 > MAX_MILLISECONDS) {
+    throw new UsageError(
+      `${name} must be a number of seconds ${allowZero ? 'of 0 or more' : 'above 0'} and at most ${MAX_MILLISECONDS / 1000}, not '${value}'.`,
+    );
   }
   return n * 1000;
 }
@@ -66,8 +77,32 @@ function whole(name: string, value: string, min: number, max: number): number {
 
 function positiveNumber(name: string, value: string): number {
   const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n <= 0) throw new UsageError(`${name} must be a number above 0, not '${value}'.`);
+  if (value.trim() === '' || !(n > 0 && n <= Number.MAX_SAFE_INTEGER)) {
+    throw new UsageError(`${name} must be a number above 0 and at most 2^53 - 1, not '${value}'.`);
+  }
   return n;
+}
+
+/**
+ * Whether `host` (as given to --host) is a loopback address: 127.0.0.0/8 (RFC 1122 §3.2.1.3), also
+ * IPv4-mapped, ::1 (RFC 4291 §2.5.3), or the name localhost (RFC 6761 §6.3).
+ */
+export function isLoopbackHost(host: string): boolean {
+  const bare = (host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host).toLowerCase();
+  if (bare === 'localhost' || bare === '::1') return true;
+  const v4 = bare.startsWith('::ffff:') ? bare.slice(7) : bare;
+  return isIP(v4) === 4 && v4.startsWith('127.');
+}
+
+/**
+ * The hosts a browser or client may name when it reaches a loopback server on `port`: what it puts
+ * in `Host` for `http://127.0.0.1:PORT/`, `http://localhost:PORT/` and `http://[::1]:PORT/`, and the
+ * bound address itself. The port is left out on the scheme's default, as URLs leave it out.
+ */
+export function loopbackHosts(address: string, port: number, secure: boolean): string[] {
+  const suffix = port === (secure ? 443 : 80) ? '' : `:${port}`;
+  const own = address.includes(':') ? `[${address}]` : address;
+  return [...new Set(['127.0.0.1', 'localhost', '[::1]', own])].map((name) => name + suffix);
 }
 
 class UsageError extends Error {}
@@ -98,6 +133,9 @@ export function parseServeArgs(argv: string[], env: Record<string, string | unde
       'max-message': { type: 'string' },
       rate: { type: 'string' },
       burst: { type: 'string' },
+      fanout: { type: 'string' },
+      'fanout-burst': { type: 'string' },
+      'refusals-per-minute': { type: 'string' },
       'max-connections': { type: 'string' },
       'tls-cert': { type: 'string' },
       'tls-key': { type: 'string' },
@@ -107,23 +145,41 @@ export function parseServeArgs(argv: string[], env: Record<string, string | unde
   });
   if (values.help) return 'help';
   const protocol: RegistrationHubOptions = {};
-  if (values['expected-host'] !== undefined) protocol.expectedHosts = values['expected-host'];
+  if (values['expected-host'] !== undefined) {
+    if (values['expected-host'].some((h) => h.trim() === '')) throw new UsageError('--expected-host must name a host[:port], not an empty string.');
+    protocol.expectedHosts = values['expected-host'];
+  }
   if (values.heartbeat !== undefined) protocol.heartbeatInterval = seconds('--heartbeat', values.heartbeat, true);
   if (values['heartbeat-timeout'] !== undefined) protocol.heartbeatTimeout = seconds('--heartbeat-timeout', values['heartbeat-timeout'], false);
   if (values['register-timeout'] !== undefined) protocol.registerTimeout = seconds('--register-timeout', values['register-timeout'], false);
   if (values['nonce-ttl'] !== undefined) protocol.nonceTtl = seconds('--nonce-ttl', values['nonce-ttl'], false);
-  if (values.retries !== undefined) protocol.retries = whole('--retries', values.retries, 0, 1000);
+  if (values.retries !== undefined) protocol.retries = whole('--retries', values.retries, 0, MAX_RETRIES);
   if (values['max-message'] !== undefined) {
-    protocol.maxMessageBytes = whole('--max-message', values['max-message'], MIN_MESSAGE_BYTES, 2 ** 31);
+    protocol.maxMessageBytes = whole('--max-message', values['max-message'], MIN_MESSAGE_BYTES, MAX_MESSAGE_BYTES);
   }
   if (values.rate !== undefined) protocol.rate = positiveNumber('--rate', values.rate);
   if (values.burst !== undefined) protocol.burst = whole('--burst', values.burst, 1, 1e9);
+  if (values.fanout !== undefined) protocol.fanout = positiveNumber('--fanout', values.fanout);
+  if (values['fanout-burst'] !== undefined) protocol.fanoutBurst = whole('--fanout-burst', values['fanout-burst'], 1, 1e9);
+  if (values['refusals-per-minute'] !== undefined) {
+    protocol.refusalsPerMinute = whole('--refusals-per-minute', values['refusals-per-minute'], 1, 1e9);
+  }
   if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined)) {
     throw new UsageError('--tls-cert and --tls-key go together: give both, or neither for plain http and ws.');
   }
+  const host = values.host ?? env.HOST ?? '127.0.0.1';
+  // A signature names the host the client meant. Taking that from each request's Host header lets
+  // a relay hand a victim's signature to this server under its own connection; on loopback the
+  // names are known, elsewhere only the operator knows them.
+  if (protocol.expectedHosts === undefined && !isLoopbackHost(host)) {
+    throw new UsageError(
+      `${host} is not a loopback address, so the names clients reach this server by are not known: give ` +
+        `--expected-host with each host[:port] they put in the URL (e.g. --expected-host chat.example.com).`,
+    );
+  }
   return {
     port: whole(values.port !== undefined ? '--port' : 'PORT', values.port ?? env.PORT ?? '8080', 0, 65535),
-    host: values.host ?? env.HOST ?? '127.0.0.1',
+    host,
     maxConnections: whole('--max-connections', values['max-connections'] ?? '1024', 1, 1e9),
     protocol,
     ...(values['tls-cert'] !== undefined && { tls: { cert: values['tls-cert'], key: values['tls-key'] as string } }),
@@ -160,9 +216,10 @@ export async function main(argv: string[], io: ServeIO = { out: console.log, err
   }
   const files = await loadWebFiles(webRoot);
   if (files.size === 0) io.err(`simpatico-ws serve: no browser modules in ${webRoot}; run 'npm run build' first. The page will not work.`);
-  // Every value was checked while parsing, so the hub accepts them.
-  const hub = new RegistrationHub(config.protocol);
   let server: WebSocketServer;
+  // Made once the port is known (the expected hosts name it). No request can be verified before:
+  // the first one is read from a socket only after `ready` has resolved and this function resumed.
+  let hub: RegistrationHub;
   try {
     server = new WebSocketServer({
       port: config.port,
@@ -171,6 +228,7 @@ export async function main(argv: string[], io: ServeIO = { out: console.log, err
       // The connection layer refuses oversized messages (1009) before they are even buffered.
       maxPayload: config.protocol.maxMessageBytes ?? SERVER_DEFAULTS.maxMessageBytes,
       httpHandler: demoHttpHandler(files),
+      verifyClient: (request) => hub.verifyClient(request),
       ...(tls !== undefined && { tls }),
     });
   } catch (error) {
@@ -178,18 +236,23 @@ export async function main(argv: string[], io: ServeIO = { out: console.log, err
     io.err(`simpatico-ws serve: ${(error as Error).message}`);
     return 1;
   }
-  hub.attach(server);
-  hub.on('registered', (key) => io.out(`registered ${key}`));
-  hub.on('unregistered', (key) => io.out(`unregistered ${key}`));
   try {
     await server.ready;
   } catch (error) {
     io.err(`simpatico-ws serve: cannot listen on ${config.host}:${config.port}: ${(error as Error).message}`);
-    hub.detach();
     return 1;
   }
+  const { address, port } = server.address();
+  // Without --expected-host the address is a loopback one (parseServeArgs refuses any other).
+  const expectedHosts = config.protocol.expectedHosts ?? loopbackHosts(address, port, tls !== undefined);
+  // Every value was checked while parsing, so the hub accepts them.
+  hub = new RegistrationHub({ ...config.protocol, expectedHosts });
+  hub.attach(server);
+  hub.on('registered', (key) => io.out(`registered ${key}`));
+  hub.on('unregistered', (key) => io.out(`unregistered ${key}`));
   const url = server.url.replace(/^ws/, 'http');
   io.out(`simpatico-ws serve: the registration demo is at ${url} (WebSocket endpoint ${server.url})`);
+  io.out(`simpatico-ws serve: signatures must name ${expectedHosts.join(', ')}`);
   await stopped(io.signal);
   hub.detach();
   await server.close();

@@ -97,5 +97,9 @@ t.test('registeredSend builds routed messages only once registered', async (t) =
   await role.receive(JSON.stringify({ publicKey: role.publicKey, response: 'x', accepted: true }));
   t.equal(role.registeredSend('hello there 0'), '{"data":"hello there 0"}');
   t.equal(role.registeredSend({ a: 1 }, 'KEY'), '{"to":"KEY","data":{"a":1}}');
-  t.throws(() => role.registeredSend('x', 5 as unknown as string), TypeError);
+  const bad = t.throws(() => role.registeredSend('x', 5 as unknown as string)) as WebSocketError;
+  t.ok(bad instanceof WebSocketError, 'a wrong `to` is a WebSocketError, like every error of the library');
+  t.equal(bad.code, 'WS_ERR_INVALID_ARGUMENT');
+  t.equal(bad.side, 'local');
+  t.match(bad.message, 'to must be a public key string, got number');
 });

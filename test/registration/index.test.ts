@@ -3,27 +3,32 @@ import t from 'tap';
 import * as registration from '../../src/registration/index.js';
 
 t.test('the registration entry point exports the public API', async (t) => {
+  // The demo's HTTP side (demoHttpHandler, loadWebFiles) is serve.ts's, not part of the API.
   t.same(Object.keys(registration).sort(), [
     'CLIENT_ERROR',
     'CLOSE',
     'CLOSE_REASON',
+    'ClientSession',
+    'FORWARD_OVERHEAD',
+    'HUB_DEFAULTS',
+    'MAX_DEPTH',
     'MIN_MESSAGE_BYTES',
+    'Phase',
     'REJECT_REASON',
     'REPLY_ERROR',
     'Registration',
     'RegistrationClientRole',
+    'RegistrationErrorCode',
     'RegistrationHub',
     'RegistrationServerRole',
     'SERVER_DEFAULTS',
     'SIGNATURE_DOMAIN',
     'connectAndRegister',
     'decodeBase64url',
-    'demoHttpHandler',
     'encodeBase64url',
     'hostOfUrl',
     'isSmallOrderKey',
     'keyPairFromSeed',
-    'loadWebFiles',
     'nodeCrypto',
     'normalizeHost',
     'register',
@@ -31,5 +36,9 @@ t.test('the registration entry point exports the public API', async (t) => {
     'webCrypto',
   ]);
   t.equal(registration.SIGNATURE_DOMAIN, 'simpatico-registration-v1');
-  t.same(registration.CLOSE, { POLICY: 1008, TOO_BIG: 1009, UNSUPPORTED: 1003 });
+  t.same(registration.CLOSE, { POLICY: 1008, TOO_BIG: 1009, UNSUPPORTED: 1003, INTERNAL: 1011 });
+  t.equal(registration.MAX_DEPTH, 32);
+  t.equal(registration.FORWARD_OVERHEAD, 53);
+  t.same(registration.HUB_DEFAULTS, { maxBufferedAmount: 4 * 1024 * 1024, refusalsPerMinute: 30 });
+  t.same(registration.Phase, { CHALLENGED: 'challenged', REGISTERED: 'registered', HEARTBEAT: 'heartbeat' });
 });

@@ -13,6 +13,7 @@ import { connectAndRegister, register, type Registration } from '../../src/regis
 import { RegistrationClientRole } from '../../src/registration/core/client-role.js';
 import { nodeCrypto } from '../../src/registration/node-crypto.js';
 import type { RegistrationCrypto } from '../../src/registration/core/crypto.js';
+import { rawPeer } from './fixtures/raw-peer.js';
 
 async function hubServer(t: { teardown(fn: () => unknown): void }, options: RegistrationHubOptions = {}, serverOptions = {}) {
   const server = new WebSocketServer({ port: 0, ...serverOptions });
@@ -114,6 +115,20 @@ t.test('heartbeats: answered by register() automatically; unanswered ones close 
   alice.close();
 });
 
+t.test('heartbeatInterval 0: once registered, the registration deadline is cancelled and nothing more is asked', async (t) => {
+  const { url, hub } = await hubServer(t, { heartbeatInterval: 0, registerTimeout: 100 });
+  const alice = await connectAndRegister(url);
+  let beats = 0;
+  alice.on('heartbeat', () => beats++);
+  let closedWith: number | undefined;
+  alice.on('close', (code) => (closedWith = code));
+  await new Promise((r) => setTimeout(r, 250)); // well past the 100 ms registration deadline
+  t.equal(closedWith, undefined, 'not closed by the registration timer');
+  t.equal(beats, 0, 'no heartbeat challenge');
+  t.same(hub.keys(), [alice.publicKey]);
+  alice.close();
+});
+
 t.test('a heartbeat refused for good is reported as failed', async (t) => {
   const { url } = await hubServer(t, { heartbeatInterval: 50, retries: 0 });
   const kp = await nodeCrypto.generateKeyPair();
@@ -151,6 +166,115 @@ t.test('limits over the wire: unregistered sends, binary, size, rate', async (t)
   t.equal((await closed(big))[0], 1009);
 });
 
+t.test('over the wire: 64,960 bytes of [1e20,…] arrive byte-identical, 53 bytes longer, not re-serialised', async (t) => {
+  const { url } = await hubServer(t);
+  const alice = await connectAndRegister(url);
+  const bob = await connectAndRegister(url);
+  const data = `[${Array(12_990).fill('1e20').join(',')}]`;
+  const sent = `{"data":${data}}`;
+  t.equal(sent.length, 64_960);
+  const raw = once(bob.socket, 'message') as Promise<[string, boolean]>;
+  alice.socket.send(sent);
+  const [text] = await raw;
+  t.equal(text, `{"from":"${alice.publicKey}","data":${data}}`, 'the sender\'s own bytes');
+  t.equal(text.length, 64_960 + 53);
+  t.not(JSON.stringify(JSON.parse(data)).length, data.length, 're-serialising would have changed them (1e20 → 100000000000000000000)');
+  alice.close();
+  bob.close();
+});
+
+t.test('over the wire: a sender over its fan-out budget is told, and nobody receives the message', async (t) => {
+  const { url } = await hubServer(t, { fanout: 1, fanoutBurst: 1 });
+  const alice = await connectAndRegister(url);
+  const bob = await connectAndRegister(url);
+  const received: unknown[] = [];
+  bob.on('message', (data) => received.push(data));
+  const first = nextMessage(bob);
+  alice.registeredSend('one');
+  await first;
+  const notice = once(alice, 'notice');
+  alice.registeredSend('two');
+  t.same(await notice, ['fan-out limit exceeded', undefined]);
+  // Bob's connection is in order: a message to himself arrives after anything sent before it.
+  const echo = nextMessage(bob);
+  bob.registeredSend('to myself', bob.publicKey);
+  await echo;
+  t.same(received, ['one', 'to myself'], '"two" never reached bob');
+  alice.close();
+  bob.close();
+});
+
+t.test('over the wire: a Ping flood is closed 1008 after at most a burst of Pongs; so is a Pong flood', async (t) => {
+  const { url } = await hubServer(t, { rate: 20, burst: 40 });
+  const ws = await connect(url);
+  await nextJson(ws); // the challenge
+  let pongs = 0;
+  ws.on('pong', () => pongs++);
+  const gone = closed(ws);
+  for (let i = 0; i < 1000 && ws.readyState === 1; i++) {
+    ws.ping();
+    if (i % 50 === 49) await new Promise((r) => setImmediate(r));
+  }
+  t.same((await gone).slice(0, 2), [1008, 'rate limit exceeded']);
+  t.ok(pongs <= 41, `${pongs} Pongs answered (burst 40, plus the Ping that was one too many)`);
+
+  const quiet = await connect(url);
+  await nextJson(quiet);
+  const quietGone = closed(quiet);
+  for (let i = 0; i < 1000 && quiet.readyState === 1; i++) {
+    quiet.pong();
+    if (i % 50 === 49) await new Promise((r) => setImmediate(r));
+  }
+  t.same((await quietGone).slice(0, 2), [1008, 'rate limit exceeded'], 'unsolicited Pongs are frames too');
+});
+
+t.test('over the wire: nesting 33 deep is answered "nesting too deep"', async (t) => {
+  const { url } = await hubServer(t);
+  const alice = await connectAndRegister(url);
+  const notice = once(alice, 'notice');
+  alice.socket.send(`{"data":${'['.repeat(32)}${']'.repeat(32)}}`);
+  t.same(await notice, ['nesting too deep', undefined]);
+  alice.close();
+});
+
+t.test('an address over its refusals is answered 429 with Retry-After; 127.0.0.2 is still served', async (t) => {
+  let clock = 1_000_000;
+  const server = new WebSocketServer({ port: 0, verifyClient: (request) => hub.verifyClient(request) });
+  const hub = new RegistrationHub({ retries: 0, refusalsPerMinute: 3, now: () => clock }).attach(server);
+  await server.ready;
+  t.teardown(async () => {
+    hub.detach();
+    await server.close();
+  });
+  const { port } = server.address();
+  // Three connections from 127.0.0.1, each refused once (signed for another host; no retries).
+  for (let i = 0; i < 3; i++) {
+    await t.rejects(connectAndRegister(server.url, undefined, { host: 'elsewhere.example' }), { code: 'WS_ERR_REGISTRATION_REJECTED' });
+  }
+  const refused = await rawPeer(port);
+  t.match(refused.head, /^HTTP\/1\.1 429 /, 'the fourth connection from 127.0.0.1 is refused at the handshake');
+  t.match(refused.head, /\r\nretry-after: 20(\r\n|$)/i, '3 a minute: one comes back in 20 s');
+  refused.destroy();
+  const seen = (await t.rejects(connect(server.url))) as unknown as WebSocketError;
+  t.equal(seen.status, 429, 'a client sees the status');
+
+  // Another address is served: 101, then the challenge.
+  const other = await rawPeer(port, { localAddress: '127.0.0.2' });
+  t.match(other.head, /^HTTP\/1\.1 101 /);
+  t.same(Object.keys(JSON.parse(await other.next())), ['challenge']);
+  other.destroy();
+
+  // 19 s later still refused, with what is left of the wait; at 20 s served again.
+  clock += 19_000;
+  t.match((await rawPeer(port)).head, /\r\nretry-after: 1(\r\n|$)/i);
+  clock += 1_000;
+  const back = await connectAndRegister(server.url);
+  t.same(hub.keys(), [back.publicKey], 'the address is served again');
+  back.close();
+
+  t.equal(hub.verifyClient({}), true, 'a request without an address (handleUpgrade on a strange socket) is served');
+});
+
 t.test('a key registered from two connections stays routable while one remains', async (t) => {
   const { url, hub } = await hubServer(t);
   const kp = await nodeCrypto.generateKeyPair();
@@ -181,21 +305,120 @@ t.test('a crypto that throws closes that connection with 1011, nothing more', as
   t.same(hub.keys(), []);
 });
 
-t.test('a recipient that does not read is closed, not buffered for without bound', async (t) => {
-  const { url, hub } = await hubServer(t, { maxBufferedAmount: 64 * 1024, rate: 1e6, burst: 1e6 }, { maxPayload: 65536 });
+t.test('a crypto that fails after its connection closed changes nothing', async (t) => {
+  let fail: (e: Error) => void = () => undefined;
+  const verifying = new Promise<void>((called) => {
+    fail = () => called(); // replaced below once verify runs
+  });
+  const late: RegistrationCrypto = {
+    ...nodeCrypto,
+    verify: () =>
+      new Promise((_, reject) => {
+        const calledBack = fail;
+        fail = reject;
+        calledBack(new Error('unused'));
+      }),
+  };
+  const { url, hub, server } = await hubServer(t, { crypto: late });
+  const accepted = once(server, 'connection') as Promise<[WebSocket]>;
+  const ws = await connect(url);
+  const [serverWs] = await accepted;
+  const challenge = await nextJson(ws);
+  const role = new RegistrationClientRole({ crypto: nodeCrypto, keyPair: await nodeCrypto.generateKeyPair(), host: new URL(url).host });
+  ws.send(((await role.receive(JSON.stringify(challenge)))[0] as { text: string }).text);
+  await verifying;
+  const gone = closed(ws);
+  ws.close(1000, 'bye');
+  t.same((await gone).slice(0, 2), [1000, 'bye'], 'our own close, not a 1011');
+  if (serverWs.readyState !== 3) await once(serverWs, 'close');
+  t.equal(hub.role.phaseOf(serverWs), undefined, 'the role has forgotten the connection');
+  fail(new Error('too late'));
+  await new Promise((r) => setTimeout(r, 10));
+  t.same(hub.keys(), []);
+});
+
+t.test('a recipient that does not read is closed, and never holds more than the limit plus one message', async (t) => {
+  const limit = 64 * 1024;
+  // closeTimeout: the sleeper never answers the close, so its socket is dropped after 300 ms.
+  const { url, hub } = await hubServer(t, { maxBufferedAmount: limit, rate: 1e6, burst: 1e6 }, { maxPayload: 65536, closeTimeout: 300 });
+  const serverSide = new Map<string, WebSocket>();
+  hub.on('registered', (key, ws) => serverSide.set(key, ws));
   const sender = await connectAndRegister(url);
   const sleeper = await connectAndRegister(url);
+  const towardsSleeper = serverSide.get(sleeper.publicKey)!;
   // Stop reading: the server's buffer towards the sleeper fills up.
-  (sleeper.socket as unknown as { pause(): void }).pause();
+  sleeper.socket.pause();
   const gone = once(hub, 'unregistered');
   const chunk = 'x'.repeat(60_000);
-  for (let i = 0; i < 400 && hub.keys().length === 2; i++) {
+  const message = JSON.stringify({ from: sender.publicKey, data: chunk });
+  let most = 0;
+  let sent = 0;
+  for (; sent < 400 && towardsSleeper.readyState === 1; sent++) {
     sender.registeredSend(chunk, sleeper.publicKey);
     await new Promise((r) => setImmediate(r));
+    most = Math.max(most, towardsSleeper.bufferedAmount);
   }
-  t.same((await gone)[0], sleeper.publicKey);
+  t.ok(sent < 400, `closed after ${sent} messages`);
+  t.equal(towardsSleeper.readyState, 2, 'closing: the close frame waits behind what is buffered');
+  // The check is made before each message: at most one message over the limit (plus its frame header and the close).
+  t.ok(most <= limit + message.length + 4 + 40, `at most ${most} bytes held (limit ${limit}, message ${message.length})`);
+  t.same((await gone)[0], sleeper.publicKey, 'unregistered once the connection is gone');
   sender.close();
   sleeper.socket.terminate();
+});
+
+t.test('a routed message is framed once: the same Buffer is queued for every recipient', async (t) => {
+  const { url, hub } = await hubServer(t);
+  const serverSide = new Map<string, WebSocket>();
+  hub.on('registered', (key, ws) => serverSide.set(key, ws));
+  const sender = await connectAndRegister(url);
+  const others = await Promise.all(Array.from({ length: 5 }, () => connectAndRegister(url)));
+  // Watch what reaches each recipient's queue (the connection layer's entry point for pre-framed bytes).
+  const frames: Buffer[] = [];
+  let perRecipientSends = 0;
+  for (const other of others) {
+    const ws = serverSide.get(other.publicKey)! as WebSocket & { sendEncoded(frame: Buffer): boolean };
+    const sendEncoded = ws.sendEncoded.bind(ws);
+    ws.sendEncoded = (frame: Buffer) => (frames.push(frame), sendEncoded(frame));
+    const send = ws.send.bind(ws);
+    ws.send = (...args: Parameters<WebSocket['send']>) => (perRecipientSends++, send(...args));
+  }
+  const data = { text: 'x'.repeat(2000) };
+  const all = Promise.all(others.map((o) => nextMessage(o)));
+  sender.registeredSend(data);
+  t.same((await all).map(([d, from]) => [d, from]), others.map(() => [data, sender.publicKey]));
+  t.equal(frames.length, 5, 'one frame per recipient');
+  t.ok(frames.every((f) => f === frames[0]), 'one and the same Buffer object for all five');
+  const text = JSON.stringify({ from: sender.publicKey, data });
+  t.same(frames[0].subarray(4).toString(), text, 'an unmasked text frame of exactly the forwarded message');
+  t.equal(frames[0][0], 0x81);
+  t.equal(perRecipientSends, 0, 'no per-recipient send()');
+  for (const r of [sender, ...others]) r.close();
+});
+
+t.test('hub and register() options are checked up front', async (t) => {
+  const cases: [() => unknown, string][] = [
+    [() => new RegistrationHub({ maxBufferedAmount: -1 }), 'new RegistrationHub(): option maxBufferedAmount must be a whole number of bytes from 1 to 2^53 - 1; got -1 (a number).'],
+    [() => new RegistrationHub({ now: 5 } as never), 'new RegistrationHub(): option now must be a function; got 5 (a number).'],
+    [() => new RegistrationHub({ refusalsPerMinute: 0 }), 'new RegistrationHub(): option refusalsPerMinute must be a whole number from 1 to 2^53 - 1; got 0 (a number).'],
+    [() => new RegistrationHub({ crypto: 'node' } as never), 'new RegistrationHub(): option crypto must be an object with randomBytes'],
+    [() => new RegistrationHub({ rate: '20' } as never), 'new RegistrationHub(): option rate must be a number above 0'],
+    [() => new RegistrationHub({ heartbeatIntervall: 5 } as never), 'new RegistrationHub(): unknown option "heartbeatIntervall"; did you mean "heartbeatInterval"?'],
+    [() => new RegistrationHub(null as never), 'new RegistrationHub(): options must be an object, got null.'],
+    [() => register({ url: 'ws://h/' } as WebSocket, {} as never, { timeout: 0 }), 'register(): option timeout must be a number of milliseconds above 0'],
+    [() => register({ url: 'ws://h/' } as WebSocket, {} as never, { host: 7 } as never), 'register(): option host must be a string; got 7 (a number).'],
+    [() => register({ url: 'ws://h/' } as WebSocket, {} as never, { timout: 5 } as never), 'register(): unknown option "timout"; did you mean "timeout"?'],
+  ];
+  for (const [make, message] of cases) {
+    const error = t.throws(make) as WebSocketError;
+    t.equal(error.code, 'WS_ERR_INVALID_OPTION', message);
+    t.equal(error.side, 'local');
+    t.match(error.message, message);
+  }
+  await t.rejects(connectAndRegister('ws://127.0.0.1:1/', undefined, { timeout: -5 }), {
+    code: 'WS_ERR_INVALID_OPTION',
+    message: /^connectAndRegister\(\): option timeout/,
+  });
 });
 
 t.test('the hub takes handleUpgrade connections of a node:http server', async (t) => {

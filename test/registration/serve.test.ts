@@ -8,7 +8,10 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SERVE_USAGE, main, parseServeArgs, type ServeIO } from '../../src/registration/serve.js';
+import { SERVE_USAGE, isLoopbackHost, loopbackHosts, main, parseServeArgs, type ServeIO } from '../../src/registration/serve.js';
+import { RegistrationClientRole } from '../../src/registration/core/client-role.js';
+import { nodeCrypto } from '../../src/registration/node-crypto.js';
+import { rawPeer } from './fixtures/raw-peer.js';
 import { demoHttpHandler, loadWebFiles } from '../../src/registration/static.js';
 import { connectAndRegister } from '../../src/registration/client.js';
 
@@ -44,7 +47,7 @@ t.test('--help lists every option', async (t) => {
   t.equal(await main(['--help'], sink, '/nonexistent'), 0);
   t.equal(out[0], SERVE_USAGE);
   for (const option of ['--port', '--host', '--expected-host', '--heartbeat ', '--heartbeat-timeout', '--register-timeout', '--nonce-ttl',
-    '--retries', '--max-message', '--rate', '--burst', '--max-connections', '--help']) {
+    '--retries', '--max-message', '--rate', '--burst', '--fanout ', '--fanout-burst', '--refusals-per-minute', '--max-connections', '--help']) {
     t.match(SERVE_USAGE, option);
   }
   t.match(SERVE_USAGE, '(default 30)');
@@ -52,10 +55,18 @@ t.test('--help lists every option', async (t) => {
 
 t.test('options: seconds become milliseconds, PORT and HOST from the environment', async (t) => {
   t.same(parseServeArgs([], {}), { port: 8080, host: '127.0.0.1', maxConnections: 1024, protocol: {} });
-  t.same(parseServeArgs([], { PORT: '9000', HOST: '0.0.0.0' }), { port: 9000, host: '0.0.0.0', maxConnections: 1024, protocol: {} });
+  t.same(parseServeArgs([], { PORT: '9000', HOST: '::1' }), { port: 9000, host: '::1', maxConnections: 1024, protocol: {} });
+  // Off loopback the expected hosts must be given (see 'host binding' below).
+  t.same(parseServeArgs(['--expected-host', 'chat.example'], { PORT: '9000', HOST: '0.0.0.0' }), {
+    port: 9000,
+    host: '0.0.0.0',
+    maxConnections: 1024,
+    protocol: { expectedHosts: ['chat.example'] },
+  });
   const c = parseServeArgs(
     ['--port', '0', '--host', '::1', '--heartbeat', '0.2', '--heartbeat-timeout', '0.5', '--register-timeout', '1.5', '--nonce-ttl', '2',
       '--retries', '0', '--max-message', '4096', '--rate', '2.5', '--burst', '4', '--max-connections', '10',
+      '--fanout', '100.5', '--fanout-burst', '300', '--refusals-per-minute', '5',
       '--expected-host', 'a.example', '--expected-host', 'b.example:8443'],
     { PORT: '1' },
   );
@@ -73,6 +84,9 @@ t.test('options: seconds become milliseconds, PORT and HOST from the environment
       maxMessageBytes: 4096,
       rate: 2.5,
       burst: 4,
+      fanout: 100.5,
+      fanoutBurst: 300,
+      refusalsPerMinute: 5,
     },
   });
   t.equal((parseServeArgs(['--heartbeat', '0'], {}) as { protocol: { heartbeatInterval: number } }).protocol.heartbeatInterval, 0);
@@ -93,6 +107,14 @@ t.test('bad options exit 2 with a message naming the option', async (t) => {
     [['--rate', ' '], /--rate/],
     [['--burst', '0'], /--burst/],
     [['--max-connections', '0'], /--max-connections/],
+    [['--heartbeat', '2147484'], /--heartbeat must be a number of seconds of 0 or more and at most 2147483\.647/],
+    [['--expected-host', ' '], /--expected-host must name a host\[:port\], not an empty string/],
+    [['--rate', '1e300'], /--rate must be a number above 0 and at most 2\^53 - 1/],
+    [['--max-message', String(2 ** 31)], /--max-message must be a whole number from 256 to 2147483647/],
+    [['--retries', '1001'], /--retries must be a whole number from 0 to 1000/],
+    [['--fanout', '0'], /--fanout must be a number above 0/],
+    [['--fanout-burst', '1.5'], /--fanout-burst must be a whole number from 1/],
+    [['--refusals-per-minute', '0'], /--refusals-per-minute must be a whole number from 1/],
     [['--nope'], /Unknown option '--nope'/],
   ];
   for (const [args, message] of cases) {
@@ -102,6 +124,48 @@ t.test('bad options exit 2 with a message naming the option', async (t) => {
     t.match(err.join('\n'), "Run 'simpatico-ws serve --help'");
   }
   t.throws(() => parseServeArgs([], { PORT: 'eighty' }), /PORT must be a whole number/);
+});
+
+t.test('host binding: off loopback, serve refuses to start without --expected-host and says which flag to give', async (t) => {
+  for (const host of ['0.0.0.0', '::', '192.0.2.10', 'chat.example.com', '128.0.0.1']) {
+    const { out, err, sink } = io();
+    t.equal(await main(['--host', host, '--port', '0'], sink, '/nonexistent'), 2, host);
+    t.match(err.join('\n'), `${host} is not a loopback address`);
+    t.match(err.join('\n'), 'give --expected-host with each host[:port] they put in the URL');
+    t.same(out, [], 'nothing listened, nothing printed');
+  }
+  t.throws(() => parseServeArgs([], { HOST: '0.0.0.0' }), /--expected-host/, 'from $HOST too');
+  for (const host of ['127.0.0.1', '127.1.2.3', '::1', '[::1]', 'localhost', 'LocalHost', '::ffff:127.0.0.1']) t.ok(isLoopbackHost(host), host);
+  for (const host of ['0.0.0.0', '::', '10.0.0.1', '::ffff:10.0.0.1', '127.example', 'localhost.example']) t.notOk(isLoopbackHost(host), host);
+  t.same(loopbackHosts('127.0.0.1', 8080, false), ['127.0.0.1:8080', 'localhost:8080', '[::1]:8080']);
+  t.same(loopbackHosts('127.0.0.2', 80, false), ['127.0.0.1', 'localhost', '[::1]', '127.0.0.2'], 'the default port is not named');
+  t.same(loopbackHosts('::1', 443, true), ['127.0.0.1', 'localhost', '[::1]']);
+  t.same(loopbackHosts('::1', 80, true), ['127.0.0.1:80', 'localhost:80', '[::1]:80'], '80 is no default for https');
+});
+
+t.test('host binding: on loopback, signatures for 127.0.0.1 and localhost are accepted, for another Host refused', async (t) => {
+  const { url, out, stop } = await start(['--port', '0', '--retries', '0'], webRoot());
+  const port = Number(new URL(url).port);
+  t.ok(out.includes(`simpatico-ws serve: signatures must name 127.0.0.1:${port}, localhost:${port}, [::1]:${port}`));
+  /** A peer that sends `Host: host` and signs for `signs`; returns the server's verdict. */
+  const attempt = async (host: string, signs = host) => {
+    const peer = await rawPeer(port, { host });
+    const role = new RegistrationClientRole({ crypto: nodeCrypto, keyPair: await nodeCrypto.generateKeyPair(), host: signs });
+    const [answer] = await role.receive(await peer.next());
+    peer.send((answer as { text: string }).text);
+    const verdict = JSON.parse(await peer.next());
+    peer.destroy();
+    return verdict.accepted === true ? 'accepted' : verdict.reason;
+  };
+  t.equal(await attempt(`127.0.0.1:${port}`), 'accepted', 'the page at http://127.0.0.1:PORT/');
+  t.equal(await attempt(`localhost:${port}`), 'accepted', 'the page at http://localhost:PORT/');
+  t.equal(await attempt(`[::1]:${port}`), 'accepted');
+  // Before: the request's own Host was trusted, so a relay at evil.example could register a key
+  // with a signature the victim made for evil.example. Now that Host names nothing this server is.
+  t.equal(await attempt(`evil.example:${port}`), 'bad signature', 'another Host, and a signature for it');
+  t.equal(await attempt(`evil.example:${port}`, `127.0.0.1:${port}`), 'accepted', 'what counts is what was signed');
+  t.equal(await attempt(`127.0.0.1:${port + 1}`), 'bad signature', 'another port is another server');
+  t.equal(await stop(), 0);
 });
 
 t.test('the page, the modules and the endpoint share one URL; abort stops it cleanly', async (t) => {

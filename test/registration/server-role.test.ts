@@ -4,8 +4,9 @@ import t from 'tap';
 import { encodeBase64url } from '../../src/registration/core/base64url.js';
 import { registrationMessage } from '../../src/registration/core/crypto.js';
 import { RegistrationServerRole } from '../../src/registration/core/server-role.js';
+import { WebSocketError } from '../../src/errors.js';
 import { nodeCrypto } from '../../src/registration/node-crypto.js';
-import { HOST, client, closeOf, registered, sentTo, server, textOf } from './fixtures/roles.js';
+import { HOST, client, closeOf, recipients, registered, sentTo, server, textOf } from './fixtures/roles.js';
 
 /** Signs `nonce` for `host` with a fresh key and returns the answer text. */
 async function forgedAnswer(nonce: string, host = HOST, publicKey?: string) {
@@ -236,6 +237,31 @@ t.test('heartbeat: a different key, or wrong answers until retries run out, fail
   t.same(s.keys(), []);
 });
 
+t.test('the phase of a connection: CHALLENGED → REGISTERED ⇄ HEARTBEAT → forgotten', async (t) => {
+  const s = server({ heartbeatInterval: 1000, heartbeatTimeout: 500 });
+  t.equal(s.phaseOf('a'), undefined, 'unknown before open');
+  const c = await client();
+  const [challenge] = sentTo(s.open('a', HOST, 0), 'a');
+  t.equal(s.phaseOf('a'), 'challenged');
+  t.equal(s.keyOf('a'), undefined, 'no key while challenged');
+  // An answer while CHALLENGED that is refused keeps it CHALLENGED, with a new challenge.
+  const refused = sentTo(await s.receive('a', await forgedAnswer(challenge.challenge, 'x'), 0), 'a')[0];
+  t.equal(s.phaseOf('a'), 'challenged');
+  const ok = await s.receive('a', textOf(await c.receive(JSON.stringify(refused))), 0);
+  t.equal(sentTo(ok, 'a')[0].accepted, true);
+  t.equal(s.phaseOf('a'), 'registered');
+  t.same(sentTo(await s.receive('a', textOf(await c.receive(JSON.stringify(refused))), 0), 'a'), [{ error: 'no challenge pending' }], 'REGISTERED has no challenge');
+  const [beat] = sentTo(s.tick('a', 1000), 'a');
+  t.equal(s.phaseOf('a'), 'heartbeat');
+  t.equal(s.keyOf('a'), c.publicKey, 'still routable while the heartbeat is outstanding');
+  await s.receive('a', textOf(await c.receive(JSON.stringify(beat))), 1100);
+  t.equal(s.phaseOf('a'), 'registered', 'a valid heartbeat answer returns to REGISTERED');
+  s.tick('a', 2100);
+  t.equal(s.phaseOf('a'), 'heartbeat');
+  t.equal(closeOf(s.tick('a', 2600))?.reason, 'heartbeat timeout');
+  t.equal(s.phaseOf('a'), undefined, 'a closed connection is forgotten');
+});
+
 t.test('heartbeatInterval 0 turns heartbeats off', async (t) => {
   const s = server({ heartbeatInterval: 0 });
   const c = await client();
@@ -252,22 +278,21 @@ t.test('routing: direct, broadcast, every connection of a key, unknown recipient
   const bob = await registered(s, 'b');
   s.open('u', HOST, 0); // connected, never registered: receives nothing routed
 
+  // One action, one text, for every recipient: the caller encodes it once.
   const direct = await s.receive('b', bob.registeredSend({ hi: [1, 2] }, alice.publicKey), 0);
-  t.same(direct, [
-    { type: 'send', conn: 'a1', text: JSON.stringify({ from: bob.publicKey, data: { hi: [1, 2] } }) },
-    { type: 'send', conn: 'a2', text: JSON.stringify({ from: bob.publicKey, data: { hi: [1, 2] } }) },
-  ]);
+  t.same(direct, [{ type: 'broadcast', conns: ['a1', 'a2'], text: JSON.stringify({ from: bob.publicKey, data: { hi: [1, 2] } }) }]);
   const broadcast = await s.receive('a1', alice.registeredSend('hello there 0'), 0);
-  t.same(broadcast.map((a) => a.conn).sort(), ['a2', 'b'], 'every other registered connection, not the sender');
+  t.equal(broadcast.length, 1);
+  t.same(recipients(broadcast).sort(), ['a2', 'b'], 'every other registered connection, not the sender');
   t.same(sentTo(broadcast, 'b'), [{ from: alice.publicKey, data: 'hello there 0' }]);
   const self = await s.receive('a1', alice.registeredSend(null, alice.publicKey), 0);
-  t.same(self.map((a) => a.conn), ['a1', 'a2'], 'to your own key reaches every connection of it');
+  t.same(recipients(self), ['a1', 'a2'], 'to your own key reaches every connection of it');
 
   t.same(sentTo(await s.receive('b', JSON.stringify({ to: 'nobody', data: 1 }), 0), 'b'), [{ error: 'unknown recipient', to: 'nobody' }]);
 
   // Closing one tab keeps the key routable through the other; closing both removes it.
   t.same(s.closed('a1'), [{ type: 'unregistered', conn: 'a1', publicKey: alice.publicKey }]);
-  t.same((await s.receive('b', bob.registeredSend(1, alice.publicKey), 0)).map((a) => a.conn), ['a2']);
+  t.same(recipients(await s.receive('b', bob.registeredSend(1, alice.publicKey), 0)), ['a2']);
   s.closed('a2');
   t.same(sentTo(await s.receive('b', bob.registeredSend(1, alice.publicKey), 0), 'b')[0].error, 'unknown recipient');
   t.same(s.keys(), [bob.publicKey]);
@@ -306,11 +331,49 @@ t.test('malformed input gets an error reply and costs a token', async (t) => {
     ['{"publicKey":"k"}', 'invalid message'],
     ['{"publicKey":1,"response":"x"}', 'invalid message'],
     ['{"publicKey":"k","response":"x","data":1}', 'invalid message'],
-    [`{"data":${'['.repeat(20000)}${']'.repeat(20000)}}`, 'invalid message'], // too deep to re-serialise
+    ['{"data":1,"data":2}', 'invalid message'], // which one? JSON.parse would keep the last; we refuse
+    ['{"to":"k","t\\u006f":"j","data":1}', 'invalid message'], // the same member, spelt with an escape
+    [`{"data":${'['.repeat(20000)}${']'.repeat(20000)}}`, 'nesting too deep'],
   ];
   for (const [text, error] of cases) {
     t.same(sentTo(await s.receive('a', text, 0), 'a'), [{ error }], JSON.stringify(text.slice(0, 40)));
   }
+});
+
+t.test('data is forwarded as the sender wrote it, byte for byte, never re-serialised', async (t) => {
+  const s = server({ maxMessageBytes: 256 });
+  const alice = await registered(s, 'a');
+  const bob = await registered(s, 'b');
+  const cases: [string, string][] = [
+    ['{"data": [1e20, 1.0, -0, "\\u00e9", {"b":2,"a":1}] }', '[1e20, 1.0, -0, "\\u00e9", {"b":2,"a":1}]'],
+    ['{"data":"hello there 0"}', '"hello there 0"'],
+    ['{"data":null,"from":"forged"}', 'null'],
+    ['{\n"data"\t:\r\n{ }\n}', '{ }'],
+  ];
+  for (const [sent, data] of cases) {
+    const [action] = await s.receive('a', sent, 0);
+    t.same(action, { type: 'broadcast', conns: ['b'], text: `{"from":"${alice.publicKey}","data":${data}}` }, sent);
+  }
+  // `to` is a JSON string like any other: its escapes are decoded before the lookup.
+  const escaped = bob.publicKey.replace(/^./, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  t.same((await s.receive('a', `{"to":"${escaped}","data":7}`, 0))[0], { type: 'broadcast', conns: ['b'], text: `{"from":"${alice.publicKey}","data":7}` });
+
+  // The size rule: the largest message (256 bytes) leaves as at most 256 + FORWARD_OVERHEAD (53).
+  const largest = `{"data":"${'x'.repeat(256 - 11)}"}`;
+  t.equal(largest.length, 256);
+  const [out] = await s.receive('a', largest, 0);
+  t.equal((out as { text: string }).text.length, 256 + 53);
+});
+
+t.test('nesting: 32 deep is routed, 33 deep is refused with "nesting too deep" and the connection stays', async (t) => {
+  const s = server();
+  const alice = await registered(s, 'a');
+  await registered(s, 'b');
+  const deep = (depth: number) => `{"data":${'['.repeat(depth - 1)}${']'.repeat(depth - 1)}}`;
+  t.same(sentTo(await s.receive('a', deep(32), 0), 'b'), [{ from: alice.publicKey, data: JSON.parse(deep(32)).data }]);
+  const out = await s.receive('a', deep(33), 0);
+  t.same(out, [{ type: 'send', conn: 'a', text: '{"error":"nesting too deep"}' }], 'only the sender hears of it');
+  t.same(sentTo(await s.receive('a', deep(2), 0), 'b').length, 1, 'still open and routing');
 });
 
 t.test('limits: size closes 1009, binary 1003, rate 1008', async (t) => {
@@ -351,22 +414,114 @@ t.test('limits: size closes 1009, binary 1003, rate 1008', async (t) => {
   ], 'a clock that goes backwards refills nothing');
 });
 
-t.test('invalid options throw RangeError', async (t) => {
-  const bad: Record<string, unknown>[] = [
-    { retries: -1 },
-    { retries: 1.5 },
-    { nonceTtl: 0 },
-    { registerTimeout: Number.NaN },
-    { heartbeatInterval: -5 },
-    { heartbeatTimeout: 0 },
-    { maxMessageBytes: 255 },
-    { rate: 0 },
-    { burst: '3' },
-  ];
-  for (const options of bad) {
-    t.throws(() => new RegistrationServerRole({ crypto: nodeCrypto, ...options }), RangeError, JSON.stringify(options));
+t.test('control frames cost a token of the same bucket: a Ping flood is closed 1008', async (t) => {
+  const s = server({ rate: 10, burst: 3 });
+  t.same(s.receiveControl('nobody', 0), [], 'an unknown connection');
+  s.open('u', HOST, 0); // unregistered: it pays all the same
+  t.same(s.receiveControl('u', 0), []);
+  t.same(s.receiveControl('u', 0), []);
+  t.same(await s.receive('u', '{"data":1}', 0), [{ type: 'send', conn: 'u', text: '{"error":"not registered"}' }], 'messages and pings share it');
+  t.same(s.receiveControl('u', 0), [{ type: 'close', conn: 'u', code: 1008, reason: 'rate limit exceeded' }]);
+  t.same(s.receiveControl('u', 0), [], 'already closed');
+
+  await registered(s, 'r', 1000);
+  const key = s.keyOf('r');
+  t.same(s.receiveControl('r', 1000), []);
+  t.same(s.receiveControl('r', 1100), [], '100 ms at 10/s refills one');
+  t.same(s.receiveControl('r', 1100), []);
+  t.same(s.receiveControl('r', 1100), [
+    { type: 'unregistered', conn: 'r', publicKey: key },
+    { type: 'close', conn: 'r', code: 1008, reason: 'rate limit exceeded' },
+  ]);
+});
+
+t.test('fan-out: each delivery costs the sender one token; a message it cannot pay for goes to nobody', async (t) => {
+  // 10 deliveries per second, 5 at once; three recipients, so a broadcast costs 3.
+  const s = server({ fanout: 10, fanoutBurst: 5, rate: 1000, burst: 1000 });
+  await registered(s, 'a');
+  for (const r of ['b', 'c', 'd']) await registered(s, r);
+  const send = async (now: number) => s.receive('a', '{"data":"x"}', now);
+  t.same(recipients(await send(0)), ['b', 'c', 'd'], '5 tokens: delivered, 2 left');
+  t.same(recipients(await send(0)), ['b', 'c', 'd'], '2 tokens, at least one: delivered, and 1 owed');
+  const refused = await send(0);
+  t.same(refused, [{ type: 'send', conn: 'a', text: '{"error":"fan-out limit exceeded"}' }], 'in debt: nobody gets it, the sender is told');
+  t.same(await send(100), refused, '100 ms repay 1 token: the balance is 0, still refused');
+  t.same(recipients(await send(200)), ['b', 'c', 'd'], 'after 200 ms the balance is 1: delivered');
+  t.equal(s.phaseOf('a'), 'registered', 'refusals do not close the connection');
+
+  // A broadcast larger than the burst still goes out once, and is then repaid in time.
+  const big = server({ fanout: 10, fanoutBurst: 2, rate: 1000, burst: 1000 });
+  await registered(big, 'a');
+  for (const r of ['b', 'c', 'd', 'e', 'f']) await registered(big, r);
+  t.equal(recipients(await big.receive('a', '{"data":1}', 0)).length, 5, '5 recipients with a burst of 2');
+  t.same(sentTo(await big.receive('a', '{"data":1}', 300), 'a'), [{ error: 'fan-out limit exceeded' }], 'a debt of 3 is not repaid in 300 ms');
+  t.equal(recipients(await big.receive('a', '{"data":1}', 400)).length, 5, 'repaid after 400 ms');
+
+  // A direct message to a key with two connections costs two.
+  const direct = server({ fanout: 1, fanoutBurst: 2, rate: 1000, burst: 1000 });
+  const alice = await registered(direct, 'a1');
+  await registered(direct, 'a2', 0, alice);
+  await registered(direct, 'b');
+  t.same(recipients(await direct.receive('b', JSON.stringify({ to: alice.publicKey, data: 1 }), 0)), ['a1', 'a2']);
+  t.same(sentTo(await direct.receive('b', JSON.stringify({ to: alice.publicKey, data: 1 }), 0), 'b'), [{ error: 'fan-out limit exceeded' }]);
+  t.same(await direct.receive('b', JSON.stringify({ to: 'nobody', data: 1 }), 0), [
+    { type: 'send', conn: 'b', text: '{"error":"unknown recipient","to":"nobody"}' },
+  ], 'an unknown recipient costs nothing to deliver');
+});
+
+t.test('fan-out bounds a flood: deliveries never exceed the burst plus the rate times the time, plus one broadcast', async (t) => {
+  const fanout = 500;
+  const s = server({ fanout, rate: 1e6, burst: 1e6 });
+  await registered(s, 'sender');
+  const n = 99;
+  for (let i = 0; i < n; i++) await registered(s, `r${i}`);
+  // 19 broadcasts per second for 10 simulated seconds: 18,810 deliveries asked for.
+  let delivered = 0;
+  let refused = 0;
+  for (let i = 0; i < 190; i++) {
+    const out = await s.receive('sender', '{"data":"hello"}', (i * 1000) / 19);
+    delivered += recipients(out).length;
+    if (sentTo(out, 'sender').length > 0) refused++;
   }
-  t.doesNotThrow(() => new RegistrationServerRole({ crypto: nodeCrypto, retries: 0, heartbeatInterval: 0 }));
+  const seconds = (189 * 1000) / 19 / 1000;
+  t.ok(delivered <= 2 * fanout + fanout * seconds + n, `${delivered} deliveries in ${seconds.toFixed(2)} s`);
+  t.ok(delivered >= fanout * seconds - n, 'and the budget is really spent, not refused outright');
+  t.equal(delivered % n, 0, 'whole broadcasts only: a message goes to all or to none');
+  t.equal(refused + delivered / n, 190);
+});
+
+t.test('invalid options throw WS_ERR_INVALID_OPTION naming the option, the value and what is accepted', async (t) => {
+  const bad: [Record<string, unknown>, string][] = [
+    [{ retries: -1 }, 'option retries must be a whole number from 0 to 1000; got -1 (a number).'],
+    [{ retries: 1.5 }, 'option retries must be a whole number from 0 to 1000; got 1.5 (a number).'],
+    [{ retries: 1001 }, 'option retries must be a whole number from 0 to 1000; got 1001 (a number).'],
+    [{ nonceTtl: 0 }, 'option nonceTtl must be a number of milliseconds above 0 and at most 2^31 - 1; got 0 (a number).'],
+    [{ registerTimeout: Number.NaN }, 'option registerTimeout must be a number of milliseconds above 0 and at most 2^31 - 1; got NaN (a number).'],
+    [{ heartbeatInterval: -5 }, 'option heartbeatInterval must be one of 0, or a number of milliseconds above 0 and at most 2^31 - 1; got -5 (a number).'],
+    [{ heartbeatTimeout: 2 ** 31 }, 'option heartbeatTimeout must be a number of milliseconds above 0 and at most 2^31 - 1; got 2147483648 (a number).'],
+    [{ maxMessageBytes: 255 }, 'option maxMessageBytes must be a whole number of bytes from 256 to 2^31 - 1; got 255 (a number).'],
+    [{ rate: 0 }, 'option rate must be a number above 0 and at most 2^53 - 1; got 0 (a number).'],
+    [{ burst: '3' }, 'option burst must be a whole number from 1 to 2^53 - 1; got "3" (a string).'],
+    [{ fanout: -1 }, 'option fanout must be a number above 0 and at most 2^53 - 1; got -1 (a number).'],
+    [{ fanoutBurst: 0.5 }, 'option fanoutBurst must be a whole number from 1 to 2^53 - 1; got 0.5 (a number).'],
+    [{ expectedHosts: [] }, 'option expectedHosts must be a non-empty array of host[:port] strings, as clients put them in the URL; got an array of 0.'],
+    [{ expectedHosts: 'a.example' }, 'option expectedHosts must be a non-empty array of host[:port] strings'],
+    [{ expectedHosts: ['a.example', ' '] }, 'option expectedHosts must be a non-empty array'],
+    [{ crypto: {} }, 'option crypto must be an object with randomBytes, verify, sign and generateKeyPair functions'],
+    [{ crypto: undefined }, 'option crypto is required: an object with randomBytes'],
+    [{ retrys: 2 }, 'unknown option "retrys"; did you mean "retries"? Known options: crypto, expectedHosts, retries,'],
+    [{ heartbeat: 2 }, 'unknown option "heartbeat"'],
+  ];
+  for (const [options, message] of bad) {
+    const error = t.throws(() => new RegistrationServerRole({ crypto: nodeCrypto, ...options } as never)) as WebSocketError;
+    t.ok(error instanceof WebSocketError, JSON.stringify(options));
+    t.equal(error.code, 'WS_ERR_INVALID_OPTION');
+    t.equal(error.side, 'local');
+    t.match(error.message, `new RegistrationServerRole(): ${message}`);
+  }
+  t.throws(() => new RegistrationServerRole(undefined as never), { code: 'WS_ERR_INVALID_OPTION', message: /option crypto is required/ });
+  t.throws(() => new RegistrationServerRole(7 as never), { code: 'WS_ERR_INVALID_OPTION', message: /options must be an object, got 7 \(a number\)/ });
+  t.doesNotThrow(() => new RegistrationServerRole({ crypto: nodeCrypto, retries: 0, heartbeatInterval: 0, burst: undefined }));
 });
 
 t.test('a connection that closes while its answer is being verified gets nothing', async (t) => {

@@ -19,7 +19,8 @@
  */
 
 import { WebSocketError } from '../../errors.js';
-import { RegistrationClientRole, type ClientEvent } from '../core/client-role.js';
+import { ClientSession, type SessionEvent } from '../core/client-session.js';
+import { RegistrationErrorCode as E } from '../core/codes.js';
 import { hostOfUrl, type Ed25519KeyPair, type RegistrationCrypto } from '../core/crypto.js';
 import type { Json } from '../core/messages.js';
 import { webCrypto } from '../core/webcrypto.js';
@@ -45,69 +46,48 @@ export class SimpaticoSocket extends EventTarget {
   readonly url: string;
   /** Resolves with this page's public key once registered; rejects with a `WebSocketError` if that fails. */
   readonly registered: Promise<string>;
-  /** This page's public key (base64url), once the key pair is ready. */
-  publicKey: string | undefined;
   private readonly socket: WebSocket;
-  private role: RegistrationClientRole | undefined;
-  private readonly ready: Promise<RegistrationClientRole>;
-  /** Server messages are handled one at a time, in order (signing is asynchronous). */
-  private queue: Promise<void> = Promise.resolve();
-  private settle: { resolve(key: string): void; reject(error: WebSocketError): void } | undefined;
+  private readonly session: ClientSession;
 
   constructor(options: SimpaticoSocketOptions = {}) {
     super();
     this.url = options.url ?? pageSocketUrl(window.location.toString());
     const crypto = options.crypto ?? webCrypto();
-    this.registered = new Promise<string>((resolve, reject) => {
-      this.settle = { resolve, reject };
-    });
-    // Nobody may be waiting on the promise; the 'error' event reports the failure either way.
-    this.registered.catch(() => undefined);
-    this.ready = (options.keyPair ? Promise.resolve(options.keyPair) : crypto.generateKeyPair()).then((keyPair) => {
-      this.role = new RegistrationClientRole({ crypto, keyPair, host: hostOfUrl(this.url) });
-      this.publicKey = this.role.publicKey;
-      return this.role;
-    });
-    this.ready.catch((cause: unknown) => {
-      this.fail(
-        new WebSocketError(
-          'WS_ERR_NO_ED25519',
-          `This page cannot make an Ed25519 key (${String(cause)}). WebCrypto Ed25519 needs a current browser ` +
-            'and a secure context: https://, or http://localhost.',
-          { side: 'local', cause },
-        ),
-        true,
-      );
-      this.socket.close(1000, 'no key pair');
-    });
     this.socket = new WebSocket(this.url);
+    this.session = new ClientSession(
+      {
+        send: (text) => {
+          if (this.socket.readyState === WebSocket.OPEN) this.socket.send(text);
+        },
+        close: (code, reason) => this.socket.close(code, reason),
+      },
+      { crypto, keyPair: options.keyPair ?? crypto.generateKeyPair(), host: hostOfUrl(this.url) },
+      (event) => this.dispatch(event),
+    );
+    this.registered = this.session.registered;
     this.socket.onopen = () => this.emit('open', { url: this.url });
     this.socket.onmessage = (event: MessageEvent) => {
-      if (typeof event.data !== 'string') return; // the protocol is text; the server never sends binary
-      const text = event.data;
-      // Without a key pair (reported above) there is nothing to answer with: the chain just stops.
-      this.queue = this.queue.then(async () => this.handle(await (await this.ready).receive(text))).catch(() => undefined);
+      // The protocol is text; the server never sends binary.
+      if (typeof event.data === 'string') this.session.receive(event.data);
     };
     this.socket.onerror = () => {
       // The browser tells scripts nothing about why (by design); the close event carries the code.
-      this.emit('error', { error: new WebSocketError('WS_ERR_CONNECTION', `The WebSocket to ${this.url} failed.`, { side: 'remote' }) });
+      this.emit('error', { error: new WebSocketError(E.Connection, `The WebSocket to ${this.url} failed.`, { side: 'remote' }) });
     };
     this.socket.onclose = (event: CloseEvent) => {
-      this.fail(
-        new WebSocketError(
-          'WS_ERR_REGISTRATION_CLOSED',
-          `The connection closed (${event.code}${event.reason ? ` ${event.reason}` : ''}) before the server accepted this page's key.`,
-          { closeCode: event.code, side: 'remote' },
-        ),
-        false,
-      );
+      this.session.closed(event.code, event.reason);
       this.emit('close', { code: event.code, reason: event.reason, wasClean: event.wasClean });
     };
   }
 
+  /** This page's public key (base64url), once the key pair is ready. */
+  get publicKey(): string | undefined {
+    return this.session.publicKey;
+  }
+
   /** True while the server routes this page's key to this socket. */
   get isRegistered(): boolean {
-    return this.role?.registered === true && this.socket.readyState === WebSocket.OPEN;
+    return this.session.isRegistered && this.socket.readyState === WebSocket.OPEN;
   }
 
   /** Sends a raw text, as the seed's `send` does; the protocol's own messages are JSON. */
@@ -121,11 +101,10 @@ export class SimpaticoSocket extends EventTarget {
    * (`WS_ERR_NOT_REGISTERED`) before registration.
    */
   registeredSend(data: Json, to?: string): void {
-    const role = this.role;
-    if (role === undefined || this.socket.readyState !== WebSocket.OPEN) {
-      throw new WebSocketError('WS_ERR_NOT_REGISTERED', 'registeredSend() needs an open, registered socket.', { side: 'local' });
+    if (this.socket.readyState !== WebSocket.OPEN) {
+      throw new WebSocketError(E.NotRegistered, 'registeredSend() needs an open, registered socket.', { side: 'local' });
     }
-    this.socket.send(role.registeredSend(data, to));
+    this.socket.send(this.session.encode(data, to));
   }
 
   /** Starts the closing handshake (RFC 6455 §7.1.2). */
@@ -133,39 +112,25 @@ export class SimpaticoSocket extends EventTarget {
     this.socket.close(code, reason);
   }
 
-  private handle(events: ClientEvent[]): void {
-    for (const event of events) {
-      switch (event.type) {
-        case 'send':
-          if (this.socket.readyState === WebSocket.OPEN) this.socket.send(event.text);
-          break;
-        case 'accepted':
-          this.settle?.resolve(event.publicKey);
-          this.settle = undefined;
-          this.emit('registered', { publicKey: event.publicKey, heartbeat: event.heartbeat });
-          break;
-        case 'rejected':
-          this.emit('rejected', { retries: event.retries, reason: event.reason });
-          break;
-        case 'failed':
-          // The seed: "if invalid, then throw an exception" — as a rejected promise and an event.
-          this.fail(event.error, true);
-          break;
-        case 'message':
-          this.emit('message', { from: event.from, data: event.data });
-          break;
-        case 'notice':
-          this.emit('notice', { error: event.error, to: event.to });
-          break;
-      }
+  /** The session's events, as this target's `CustomEvent`s. */
+  private dispatch(event: SessionEvent): void {
+    switch (event.type) {
+      case 'registered':
+        this.emit('registered', { publicKey: event.publicKey, heartbeat: event.heartbeat });
+        break;
+      case 'rejected':
+        this.emit('rejected', { retries: event.retries, reason: event.reason });
+        break;
+      case 'message':
+        this.emit('message', { from: event.from, data: event.data });
+        break;
+      case 'notice':
+        this.emit('notice', { error: event.error, to: event.to });
+        break;
+      case 'error':
+        this.emit('error', { error: event.error });
+        break;
     }
-  }
-
-  private fail(error: WebSocketError, always: boolean): void {
-    const pending = this.settle !== undefined;
-    this.settle?.reject(error);
-    this.settle = undefined;
-    if (pending || always) this.emit('error', { error });
   }
 
   private emit(type: string, detail: unknown): void {

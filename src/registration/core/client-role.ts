@@ -9,6 +9,7 @@
 
 import { WebSocketError } from '../../errors.js';
 import { encodeBase64url } from './base64url.js';
+import { RegistrationErrorCode } from './codes.js';
 import { normalizeHost, registrationMessage, type Ed25519KeyPair, type RegistrationCrypto } from './crypto.js';
 import { parseServerMessage, type Json } from './messages.js';
 
@@ -38,12 +39,12 @@ export type ClientEvent =
 /** A challenge must look like a nonce: base64url, and short (ours are 43 characters). */
 const CHALLENGE = /^[A-Za-z0-9_-]{1,256}$/;
 
-/** Error codes of the client role. */
+/** Error codes of the client role (from the registration table, ./codes.ts). */
 export const CLIENT_ERROR = {
   /** The server refused every attempt (`accepted: false, retries: 0`). */
-  REJECTED: 'WS_ERR_REGISTRATION_REJECTED',
+  REJECTED: RegistrationErrorCode.Rejected,
   /** `registeredSend` before the server accepted this client. */
-  NOT_REGISTERED: 'WS_ERR_NOT_REGISTERED',
+  NOT_REGISTERED: RegistrationErrorCode.NotRegistered,
 } as const;
 
 /** The client role for one connection. */
@@ -115,7 +116,11 @@ export class RegistrationClientRole {
         { side: 'local' },
       );
     }
-    if (to !== undefined && typeof to !== 'string') throw new TypeError('`to` must be a public key string');
+    if (to !== undefined && typeof to !== 'string') {
+      throw new WebSocketError(RegistrationErrorCode.InvalidArgument, `registeredSend(): to must be a public key string, got ${typeof to}.`, {
+        side: 'local',
+      });
+    }
     return JSON.stringify(to === undefined ? { data } : { to, data });
   }
 

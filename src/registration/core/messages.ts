@@ -7,6 +7,8 @@
  * is defined here, once, so the README, the roles and the tests agree.
  */
 
+import { decodeString, scanMessage } from './json-scan.js';
+
 /** Close codes the server uses (RFC 6455 §7.4.1). */
 export const CLOSE = {
   /** Policy violation: registration timeout or failure, heartbeat failure, rate exceeded. */
@@ -15,6 +17,8 @@ export const CLOSE = {
   TOO_BIG: 1009,
   /** A binary frame: the protocol is JSON text only. */
   UNSUPPORTED: 1003,
+  /** The server's own fault (its crypto failed); never caused by the peer. */
+  INTERNAL: 1011,
 } as const;
 
 /** Close reasons (each under the 123 bytes RFC 6455 §5.5.1 leaves for a reason). */
@@ -26,6 +30,7 @@ export const CLOSE_REASON = {
   RATE: 'rate limit exceeded',
   TOO_BIG: 'message too big',
   BINARY: 'binary messages are not supported',
+  INTERNAL: 'internal error',
 } as const;
 
 /** The `error` strings of `{"error": ...}` replies. They never close the connection by themselves. */
@@ -35,6 +40,10 @@ export const REPLY_ERROR = {
   NOT_REGISTERED: 'not registered',
   UNKNOWN_RECIPIENT: 'unknown recipient',
   NO_CHALLENGE: 'no challenge pending',
+  /** Nesting deeper than MAX_DEPTH (json-scan.ts): refused before anything after the bracket is read. */
+  TOO_DEEP: 'nesting too deep',
+  /** The sender's fan-out budget is spent: the message was not delivered to anyone. */
+  FANOUT: 'fan-out limit exceeded',
 } as const;
 
 /** Why an answer was refused; sent as `reason` beside `accepted: false`. */
@@ -48,14 +57,33 @@ export const REJECT_REASON = {
   BAD_SIGNATURE: 'bad signature',
 } as const;
 
+/**
+ * The text recipients get: `{"from":"KEY","data":DATA}`, DATA being the sender's own JSON text of
+ * its value, byte for byte. KEY is base64url, so it needs no escaping.
+ */
+export function forwardText(from: string, data: string): string {
+  return `{"from":"${from}","data":${data}}`;
+}
+
+/**
+ * How much larger than the largest message a forwarded one can be: a sender's message spends at
+ * least the 9 bytes of `{"data":}` around its DATA, the forwarded one the 19 of `{"from":"","data":}`
+ * and the 43 of a key. So a forwarded message is at most `maxMessageBytes + 53` bytes: set a
+ * client's own message limit at least that high.
+ */
+export const FORWARD_OVERHEAD = '{"from":"","data":}'.length + 43 - '{"data":}'.length;
+
 /** Any value JSON can carry. */
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
-/** A message from a client, as the server role classifies it. */
+/**
+ * A message from a client, as the server role classifies it. A routed message's `data` is the JSON
+ * text of the sender's value, exactly as it was sent: the server forwards it without parsing it.
+ */
 export type ClientMessage =
   | { kind: 'answer'; publicKey: string; response: string }
-  | { kind: 'send'; to: string | undefined; data: Json }
-  | { kind: 'invalid'; error: (typeof REPLY_ERROR)['INVALID_JSON' | 'INVALID_MESSAGE'] };
+  | { kind: 'send'; to: string | undefined; data: string }
+  | { kind: 'invalid'; error: (typeof REPLY_ERROR)['INVALID_JSON' | 'INVALID_MESSAGE' | 'TOO_DEEP'] };
 
 /** A message from the server, as the client role classifies it. */
 export type ServerMessage =
@@ -83,22 +111,32 @@ function parseObject(text: string): Obj | null | undefined {
 const has = (o: Obj, k: string): boolean => Object.prototype.hasOwnProperty.call(o, k);
 
 /**
- * Classifies a client's text message. An answer carries `publicKey` and `response` strings; a
- * routed message carries `data` and an optional string `to`. Anything else is invalid.
+ * Classifies a client's text message, with the scanner of json-scan.ts rather than `JSON.parse`
+ * (no value is built). An answer carries `publicKey` and `response` strings; a routed message
+ * carries `data` and an optional string `to`. Anything else is invalid, and so is a message that
+ * names one of these members twice.
  */
 export function parseClientMessage(text: string): ClientMessage {
-  const o = parseObject(text);
-  if (o === undefined) return { kind: 'invalid', error: REPLY_ERROR.INVALID_JSON };
-  // Valid JSON that is not an object is a wrong shape, not a syntax error.
-  if (o === null) return { kind: 'invalid', error: REPLY_ERROR.INVALID_MESSAGE };
-  if (has(o, 'publicKey') || has(o, 'response')) {
-    if (typeof o.publicKey === 'string' && typeof o.response === 'string' && !has(o, 'data')) {
-      return { kind: 'answer', publicKey: o.publicKey, response: o.response };
+  const scan = scanMessage(text);
+  switch (scan.kind) {
+    case 'syntax':
+      return { kind: 'invalid', error: REPLY_ERROR.INVALID_JSON };
+    case 'too-deep':
+      return { kind: 'invalid', error: REPLY_ERROR.TOO_DEEP };
+    case 'not-object':
+    case 'duplicate':
+      // Valid JSON of the wrong shape is not a syntax error.
+      return { kind: 'invalid', error: REPLY_ERROR.INVALID_MESSAGE };
+  }
+  const { publicKey, response, to, data } = scan.fields;
+  if (publicKey !== undefined || response !== undefined) {
+    if (publicKey?.isString === true && response?.isString === true && data === undefined) {
+      return { kind: 'answer', publicKey: decodeString(text, publicKey), response: decodeString(text, response) };
     }
     return { kind: 'invalid', error: REPLY_ERROR.INVALID_MESSAGE };
   }
-  if (has(o, 'data') && (!has(o, 'to') || typeof o.to === 'string')) {
-    return { kind: 'send', to: o.to as string | undefined, data: o.data as Json };
+  if (data !== undefined && (to === undefined || to.isString)) {
+    return { kind: 'send', to: to === undefined ? undefined : decodeString(text, to), data: text.slice(data.start, data.end) };
   }
   return { kind: 'invalid', error: REPLY_ERROR.INVALID_MESSAGE };
 }

@@ -2,23 +2,33 @@
  * The server role of the Simpatico Registration Protocol, sans-I/O.
  *
  * It owns no socket and no clock. The caller reports what happened — a connection opened
- * (`open`), a text or binary message arrived (`receive`, `receiveBinary`), a timer it was asked
- * for fired (`tick`), a connection closed (`closed`) — passing the current time, and gets back
- * actions to perform: send a text to a connection, close a connection, (re)arm that connection's
- * one timer. Connections are identified by whatever the caller uses (`C`): a socket object, a
- * number, a relay peer id. Because nothing here touches I/O, the same object serves a Node
- * WebSocketServer, runs inside a browser, or runs inside a client behind a broadcast relay.
+ * (`open`), a text, binary or control frame arrived (`receive`, `receiveBinary`, `receiveControl`),
+ * a timer it was asked for fired (`tick`), a connection closed (`closed`) — passing the current
+ * time, and gets back actions to perform: send a text to a connection, send one text to many,
+ * close a connection, (re)arm that connection's one timer. Connections are identified by whatever
+ * the caller uses (`C`): a socket object, a number, a relay peer id. Because nothing here touches
+ * I/O, the same object serves a Node WebSocketServer, runs inside a browser, or runs inside a
+ * client behind a broadcast relay.
  *
- * The life of a connection (one table, here):
+ * The life of a connection, one phase at a time ({@link Phase}):
  *
- *   open ─► CHALLENGED ──valid answer──► REGISTERED ──every heartbeatInterval──► HEARTBEAT
- *             │  invalid answer: a new challenge while retries last            │ valid answer:
- *             │  retries spent, or registerTimeout passed: close 1008          │ back to REGISTERED
- *             ▼                                                                 ▼ retries spent or
- *           closed                                                 heartbeatTimeout passed: close 1008
+ *   open ─► CHALLENGED ──valid answer──► REGISTERED ──heartbeatInterval passed──► HEARTBEAT
+ *             │  refused: a new challenge while retries last    ▲                    │
+ *             │                                                 └───valid answer─────┤
+ *             │  retries spent: close 1008 registration failed       retries spent: close 1008 heartbeat failed
+ *             │  registerTimeout passed: close 1008 registration timeout   heartbeatTimeout passed: close 1008
+ *             ▼                                                                      ▼ heartbeat timeout
+ *           closed ◄──────────── any phase: closed by either side, a limit, a binary frame ────────
  *
+ * Only CHALLENGED and HEARTBEAT have a challenge outstanding; only REGISTERED and HEARTBEAT route.
  * Nonces are single-use: the outstanding challenge is consumed by the first answer, right or
- * wrong, and a new one is issued for any retry. They also expire (`nonceTtl`).
+ * wrong, before its signature is checked, and a new one is issued for any retry. They also
+ * expire (`nonceTtl`).
+ *
+ * The sender pays for what it makes the server do: every message and control frame costs a token
+ * of its rate bucket, every delivery of a routed message a token of its fan-out bucket (a
+ * broadcast to N connections costs N), and a routed message is forwarded as the sender's own
+ * bytes (json-scan.ts finds its `data` value), never re-serialised, so it cannot grow on the way.
  */
 
 import { decodeBase64url, encodeBase64url } from './base64url.js';
@@ -31,53 +41,28 @@ import {
   registrationMessage,
   type RegistrationCrypto,
 } from './crypto.js';
-import { CLOSE, CLOSE_REASON, REJECT_REASON, REPLY_ERROR, parseClientMessage, type Json } from './messages.js';
+import { CLOSE, CLOSE_REASON, REJECT_REASON, REPLY_ERROR, forwardText, parseClientMessage } from './messages.js';
+import { serverConfig, type ServerConfig, type ServerRoleOptions } from './server-options.js';
+import { TokenBucket } from './token-bucket.js';
 
-/** The protocol's tunables. Times are milliseconds; every one has a safe default. */
-export interface ServerRoleOptions {
-  /** Signatures and nonces. */
-  crypto: RegistrationCrypto;
-  /**
-   * The hosts a signature must name. Default: the connection's own `Host` (given to `open`).
-   * Set it on the open internet and behind proxies: a default taken from the request trusts a
-   * header the client chose.
-   */
-  expectedHosts?: readonly string[];
-  /** Further attempts after a refused answer (default 3). */
-  retries?: number;
-  /** How long a challenge stays answerable (default 30 000). */
-  nonceTtl?: number;
-  /** How long a new connection has to register (default 10 000). */
-  registerTimeout?: number;
-  /** Interval between heartbeat challenges to a registered connection; 0 turns them off (default 30 000). */
-  heartbeatInterval?: number;
-  /** How long a heartbeat challenge waits for a valid answer (default 10 000). */
-  heartbeatTimeout?: number;
-  /** Largest message accepted, in UTF-8 bytes (default 65 536, at least 256); larger closes with 1009. */
-  maxMessageBytes?: number;
-  /** Sustained messages per second per connection (default 20); beyond the burst closes with 1008. */
-  rate?: number;
-  /** Messages a connection may send at once before the rate applies (default 2 × rate, at least 1). */
-  burst?: number;
-}
+export { SERVER_DEFAULTS, MIN_MESSAGE_BYTES, type ServerRoleOptions } from './server-options.js';
 
-/** The defaults, in one place so that the CLI help and the README can quote them. */
-export const SERVER_DEFAULTS = {
-  retries: 3,
-  nonceTtl: 30_000,
-  registerTimeout: 10_000,
-  heartbeatInterval: 30_000,
-  heartbeatTimeout: 10_000,
-  maxMessageBytes: 65_536,
-  rate: 20,
+/** The phases of a connection (see the diagram above). A closed connection has none: it is forgotten. */
+export const Phase = {
+  /** Challenged, not yet registered: answers are checked, routed messages refused. */
+  CHALLENGED: 'challenged',
+  /** Its key is routable; no challenge is outstanding. */
+  REGISTERED: 'registered',
+  /** Still routable, and a heartbeat challenge is outstanding. */
+  HEARTBEAT: 'heartbeat',
 } as const;
-
-/** The smallest `maxMessageBytes`: room for an answer (about 160 bytes) with a margin. */
-export const MIN_MESSAGE_BYTES = 256;
+export type Phase = (typeof Phase)[keyof typeof Phase];
 
 /** What the caller must do, in order. */
 export type ServerAction<C> =
   | { type: 'send'; conn: C; text: string }
+  /** Send `text` to every connection of `conns` (a routed message): encode it once for all of them. */
+  | { type: 'broadcast'; conns: readonly C[]; text: string }
   /** Close the connection; its timer is implicitly cancelled and the role has already forgotten it. */
   | { type: 'close'; conn: C; code: number; reason: string }
   /** Arm the connection's single timer for time `at` (replacing any other), or cancel it (`null`). */
@@ -85,34 +70,29 @@ export type ServerAction<C> =
   /** Informational: `publicKey` is now routable to `conn`. */
   | { type: 'registered'; conn: C; publicKey: string }
   /** Informational: `conn` no longer routes `publicKey`. */
-  | { type: 'unregistered'; conn: C; publicKey: string };
+  | { type: 'unregistered'; conn: C; publicKey: string }
+  /** Informational: an answer from `conn` was refused (the hub counts these per address). */
+  | { type: 'refused'; conn: C };
 
 interface Conn {
+  phase: Phase;
   hosts: readonly string[];
-  /** The registered key, once registered. */
-  key: string | undefined;
-  /** The outstanding challenge, if any, and when it stops being answerable. */
+  /** The registered key; '' while CHALLENGED. */
+  key: string;
+  /** The outstanding challenge (CHALLENGED, HEARTBEAT; `undefined` once an answer consumed it) and its expiry. */
   nonce: string | undefined;
   nonceExpires: number;
   /** Further attempts allowed after the next refusal. */
   retriesLeft: number;
-  /** Unregistered: the registration deadline. Registered: when the next heartbeat is due, or
-   *  (while a heartbeat challenge is outstanding) its deadline. */
+  /** CHALLENGED: the registration deadline. REGISTERED: when the next heartbeat is due.
+   *  HEARTBEAT: the deadline of the heartbeat challenge. */
   deadline: number;
-  /** Registered and a heartbeat challenge has been sent but not yet answered validly. */
-  inHeartbeat: boolean;
-  tokens: number;
-  refilledAt: number;
+  /** Messages and control frames. */
+  messages: TokenBucket;
+  /** Deliveries of routed messages. */
+  deliveries: TokenBucket;
   /** The timer last requested, to emit a timer action only when it changes. */
   timerAt: number | null;
-}
-
-function positive(name: string, value: number | undefined, fallback: number, allowZero = false): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || Number.isNaN(value) || value < 0 || (!allowZero && value === 0)) {
-    throw new RangeError(`${name} must be a ${allowZero ? 'non-negative' : 'positive'} number, got ${String(value)}`);
-  }
-  return value;
 }
 
 /** UTF-8 length without encoding when the answer is obvious (each UTF-16 unit is 1 to 3 bytes). */
@@ -128,36 +108,15 @@ function exceeds(text: string, max: number): boolean {
  * `C` is the caller's connection handle.
  */
 export class RegistrationServerRole<C> {
-  private readonly crypto: RegistrationCrypto;
+  private readonly config: ServerConfig;
   private readonly expectedHosts: readonly string[] | undefined;
-  private readonly retries: number;
-  private readonly nonceTtl: number;
-  private readonly registerTimeout: number;
-  private readonly heartbeatInterval: number;
-  private readonly heartbeatTimeout: number;
-  private readonly maxMessageBytes: number;
-  private readonly rate: number;
-  private readonly burst: number;
   private readonly conns = new Map<C, Conn>();
   private readonly registry = new Map<string, Set<C>>();
 
+  /** @throws WebSocketError `WS_ERR_INVALID_OPTION` for an option of the wrong type, range or name. */
   constructor(options: ServerRoleOptions) {
-    this.crypto = options.crypto;
-    this.expectedHosts = options.expectedHosts?.map(normalizeHost);
-    const retries = positive('retries', options.retries, SERVER_DEFAULTS.retries, true);
-    if (!Number.isInteger(retries)) throw new RangeError(`retries must be an integer, got ${retries}`);
-    this.retries = retries;
-    this.nonceTtl = positive('nonceTtl', options.nonceTtl, SERVER_DEFAULTS.nonceTtl);
-    this.registerTimeout = positive('registerTimeout', options.registerTimeout, SERVER_DEFAULTS.registerTimeout);
-    this.heartbeatInterval = positive('heartbeatInterval', options.heartbeatInterval, SERVER_DEFAULTS.heartbeatInterval, true);
-    this.heartbeatTimeout = positive('heartbeatTimeout', options.heartbeatTimeout, SERVER_DEFAULTS.heartbeatTimeout);
-    this.maxMessageBytes = positive('maxMessageBytes', options.maxMessageBytes, SERVER_DEFAULTS.maxMessageBytes);
-    // An answer is about 160 bytes: a smaller limit would make registration impossible.
-    if (this.maxMessageBytes < MIN_MESSAGE_BYTES) {
-      throw new RangeError(`maxMessageBytes must be at least ${MIN_MESSAGE_BYTES}, got ${this.maxMessageBytes}`);
-    }
-    this.rate = positive('rate', options.rate, SERVER_DEFAULTS.rate);
-    this.burst = positive('burst', options.burst, Math.max(1, this.rate * 2));
+    this.config = serverConfig('new RegistrationServerRole()', options);
+    this.expectedHosts = this.config.expectedHosts?.map(normalizeHost);
   }
 
   /** The keys currently routable. */
@@ -167,7 +126,13 @@ export class RegistrationServerRole<C> {
 
   /** The key `conn` is registered under, if any. */
   keyOf(conn: C): string | undefined {
-    return this.conns.get(conn)?.key;
+    const c = this.conns.get(conn);
+    return c === undefined || c.phase === Phase.CHALLENGED ? undefined : c.key;
+  }
+
+  /** The phase `conn` is in; `undefined` for a connection the role does not know (or has closed). */
+  phaseOf(conn: C): Phase | undefined {
+    return this.conns.get(conn)?.phase;
   }
 
   /** The connections registered under `publicKey`. */
@@ -182,16 +147,17 @@ export class RegistrationServerRole<C> {
     // No Host (HTTP/1.1 requires one, RFC 9112 §3.2) and no configured hosts: nothing a signature
     // could name, so nothing verifies — rather than accepting signatures made for "".
     const own = normalizeHost(host);
+    const { burst, rate, fanout, fanoutBurst } = this.config;
     const c: Conn = {
+      phase: Phase.CHALLENGED,
       hosts: this.expectedHosts ?? (own === '' ? [] : [own]),
-      key: undefined,
+      key: '',
       nonce: undefined,
       nonceExpires: 0,
-      retriesLeft: this.retries,
-      deadline: now + this.registerTimeout,
-      inHeartbeat: false,
-      tokens: this.burst,
-      refilledAt: now,
+      retriesLeft: this.config.retries,
+      deadline: now + this.config.registerTimeout,
+      messages: new TokenBucket(rate, burst, now),
+      deliveries: new TokenBucket(fanout, fanoutBurst, now),
       timerAt: null,
     };
     this.conns.set(conn, c);
@@ -208,18 +174,31 @@ export class RegistrationServerRole<C> {
   }
 
   /**
+   * A Ping or Pong arrived. The connection layer answers Pings by itself (RFC 6455 §5.5.2), so a
+   * flood of them costs this side work and bandwidth like messages do: each one costs a token of
+   * the same rate bucket, and a flood is closed with 1008.
+   */
+  receiveControl(conn: C, now: number): ServerAction<C>[] {
+    const out: ServerAction<C>[] = [];
+    const c = this.conns.get(conn);
+    if (c !== undefined && !c.messages.take(now)) this.close(conn, CLOSE.POLICY, CLOSE_REASON.RATE, out);
+    return out;
+  }
+
+  /**
    * A text message arrived. Asynchronous only because checking a signature is (WebCrypto); the
-   * state changes that must not wait — consuming the nonce — happen before the first `await`.
+   * state changes that must not wait — charging the rate, consuming the nonce, routing — happen
+   * before the first `await`.
    */
   async receive(conn: C, text: string, now: number): Promise<ServerAction<C>[]> {
     const out: ServerAction<C>[] = [];
     const c = this.conns.get(conn);
     if (c === undefined) return out;
-    if (exceeds(text, this.maxMessageBytes)) {
+    if (exceeds(text, this.config.maxMessageBytes)) {
       this.close(conn, CLOSE.TOO_BIG, CLOSE_REASON.TOO_BIG, out);
       return out;
     }
-    if (!this.take(c, now)) {
+    if (!c.messages.take(now)) {
       this.close(conn, CLOSE.POLICY, CLOSE_REASON.RATE, out);
       return out;
     }
@@ -227,31 +206,31 @@ export class RegistrationServerRole<C> {
     if (msg.kind === 'invalid') {
       this.reply(conn, { error: msg.error }, out);
     } else if (msg.kind === 'send') {
-      this.route(conn, c, msg.to, msg.data, out);
+      this.route(conn, c, msg.to, msg.data, now, out);
     } else {
       await this.answer(conn, c, msg.publicKey, msg.response, now, out);
     }
     return out;
   }
 
-  /** The connection's timer fired: enforce the registration deadline, send or enforce heartbeats. */
+  /** The connection's timer fired: enforce the deadline of its phase, or send a heartbeat. */
   tick(conn: C, now: number): ServerAction<C>[] {
     const out: ServerAction<C>[] = [];
     const c = this.conns.get(conn);
     if (c === undefined) return out;
     if (now >= c.deadline) {
-      if (c.key === undefined) {
+      if (c.phase === Phase.CHALLENGED) {
         this.close(conn, CLOSE.POLICY, CLOSE_REASON.REGISTER_TIMEOUT, out);
         return out;
       }
-      if (c.inHeartbeat) {
+      if (c.phase === Phase.HEARTBEAT) {
         this.close(conn, CLOSE.POLICY, CLOSE_REASON.HEARTBEAT_TIMEOUT, out);
         return out;
       }
-      // Protocol step 6: the challenge doubles as a heartbeat.
-      c.inHeartbeat = true;
-      c.retriesLeft = this.retries;
-      c.deadline = now + this.heartbeatTimeout;
+      // REGISTERED → HEARTBEAT (protocol step 6): the challenge doubles as a heartbeat.
+      c.phase = Phase.HEARTBEAT;
+      c.retriesLeft = this.config.retries;
+      c.deadline = now + this.config.heartbeatTimeout;
       out.push({ type: 'send', conn, text: JSON.stringify({ challenge: this.issue(c, now) }) });
     }
     // The caller's timer has fired, so it has none: always ask again.
@@ -268,24 +247,15 @@ export class RegistrationServerRole<C> {
   }
 
   private issue(c: Conn, now: number): string {
-    c.nonce = encodeBase64url(this.crypto.randomBytes(NONCE_BYTES));
-    c.nonceExpires = now + this.nonceTtl;
+    c.nonce = encodeBase64url(this.config.crypto.randomBytes(NONCE_BYTES));
+    c.nonceExpires = now + this.config.nonceTtl;
     return c.nonce;
-  }
-
-  /** Token bucket: `burst` tokens, refilled at `rate` per second; each message costs one. */
-  private take(c: Conn, now: number): boolean {
-    const elapsed = Math.max(0, now - c.refilledAt);
-    c.refilledAt = now;
-    c.tokens = Math.min(this.burst, c.tokens + (elapsed * this.rate) / 1000);
-    if (c.tokens < 1) return false;
-    c.tokens -= 1;
-    return true;
   }
 
   /** Protocol steps 2–3 (and 6): check an answer against the outstanding challenge. */
   private async answer(conn: C, c: Conn, publicKey: string, response: string, now: number, out: ServerAction<C>[]) {
     const nonce = c.nonce;
+    // REGISTERED, or an answer already being checked: nothing to answer.
     if (nonce === undefined) {
       this.reply(conn, { error: REPLY_ERROR.NO_CHALLENGE }, out);
       return;
@@ -299,34 +269,50 @@ export class RegistrationServerRole<C> {
     else if (key === undefined || key.length !== PUBLIC_KEY_BYTES) reason = REJECT_REASON.MALFORMED_KEY;
     else if (isSmallOrderKey(key)) reason = REJECT_REASON.WEAK_KEY;
     else if (signature === undefined || signature.length !== SIGNATURE_BYTES) reason = REJECT_REASON.MALFORMED_SIGNATURE;
-    else if (c.key !== undefined && c.key !== publicKey) reason = REJECT_REASON.KEY_CHANGED;
+    else if (c.phase === Phase.HEARTBEAT && c.key !== publicKey) reason = REJECT_REASON.KEY_CHANGED;
     else {
-      let valid = false;
-      for (const host of c.hosts) {
-        if (await this.crypto.verify(key, registrationMessage(host, nonce), signature)) {
-          valid = true;
-          break;
-        }
+      let valid: boolean;
+      try {
+        valid = await this.verify(c.hosts, key, nonce, signature);
+      } catch {
+        // The crypto implementation itself failed: this side's fault, never the peer's (1011).
+        if (this.conns.get(conn) === c) this.close(conn, CLOSE.INTERNAL, CLOSE_REASON.INTERNAL, out);
+        return;
       }
       // The connection may have closed or timed out while we waited.
       if (this.conns.get(conn) !== c) return;
       if (!valid) reason = REJECT_REASON.BAD_SIGNATURE;
     }
-    if (reason === undefined) {
-      out.push({ type: 'send', conn, text: JSON.stringify({ publicKey, response, accepted: true }) });
-      if (c.key === undefined) {
-        c.key = publicKey;
-        let set = this.registry.get(publicKey);
-        if (set === undefined) this.registry.set(publicKey, (set = new Set()));
-        set.add(conn);
-        out.push({ type: 'registered', conn, publicKey });
-      }
-      c.inHeartbeat = false;
-      c.retriesLeft = this.retries;
-      c.deadline = this.heartbeatInterval > 0 ? now + this.heartbeatInterval : Infinity;
-      this.timer(conn, c, out, false);
-      return;
+    if (reason === undefined) this.accept(conn, c, publicKey, response, now, out);
+    else this.refuse(conn, c, publicKey, response, reason, now, out);
+  }
+
+  private async verify(hosts: readonly string[], key: Uint8Array, nonce: string, signature: Uint8Array): Promise<boolean> {
+    for (const host of hosts) {
+      if (await this.config.crypto.verify(key, registrationMessage(host, nonce), signature)) return true;
     }
+    return false;
+  }
+
+  /** CHALLENGED or HEARTBEAT → REGISTERED. */
+  private accept(conn: C, c: Conn, publicKey: string, response: string, now: number, out: ServerAction<C>[]) {
+    out.push({ type: 'send', conn, text: JSON.stringify({ publicKey, response, accepted: true }) });
+    if (c.phase === Phase.CHALLENGED) {
+      c.key = publicKey;
+      let set = this.registry.get(publicKey);
+      if (set === undefined) this.registry.set(publicKey, (set = new Set()));
+      set.add(conn);
+      out.push({ type: 'registered', conn, publicKey });
+    }
+    c.phase = Phase.REGISTERED;
+    c.retriesLeft = this.config.retries;
+    c.deadline = this.config.heartbeatInterval > 0 ? now + this.config.heartbeatInterval : Infinity;
+    this.timer(conn, c, out, false);
+  }
+
+  /** A refused answer: a new challenge in the same phase while retries last, else the phase's failure. */
+  private refuse(conn: C, c: Conn, publicKey: string, response: string, reason: string, now: number, out: ServerAction<C>[]) {
+    out.push({ type: 'refused', conn });
     if (c.retriesLeft > 0) {
       const retries = c.retriesLeft--;
       const challenge = this.issue(c, now);
@@ -334,35 +320,38 @@ export class RegistrationServerRole<C> {
       return;
     }
     this.reply(conn, { publicKey, response, accepted: false, retries: 0, reason }, out);
-    this.close(conn, CLOSE.POLICY, c.key === undefined ? CLOSE_REASON.REGISTER_FAILED : CLOSE_REASON.HEARTBEAT_FAILED, out);
+    const why = c.phase === Phase.HEARTBEAT ? CLOSE_REASON.HEARTBEAT_FAILED : CLOSE_REASON.REGISTER_FAILED;
+    this.close(conn, CLOSE.POLICY, why, out);
   }
 
-  /** Protocol step 5: `from` is always the sender's verified key, never anything the sender wrote. */
-  private route(conn: C, c: Conn, to: string | undefined, data: Json, out: ServerAction<C>[]) {
-    if (c.key === undefined) {
+  /**
+   * Protocol step 5: `from` is always the sender's verified key, never anything the sender wrote,
+   * and `data` is the sender's own text. Every delivery is charged to the sender's fan-out budget
+   * before anything is sent; a message it cannot pay for goes to nobody.
+   */
+  private route(conn: C, c: Conn, to: string | undefined, data: string, now: number, out: ServerAction<C>[]) {
+    if (c.phase === Phase.CHALLENGED) {
       this.reply(conn, { error: REPLY_ERROR.NOT_REGISTERED }, out);
       return;
     }
-    let text: string;
-    try {
-      text = JSON.stringify({ from: c.key, data });
-    } catch {
-      // Only nesting deep enough to exhaust the stack gets here (JSON.parse built it iteratively).
-      this.reply(conn, { error: REPLY_ERROR.INVALID_MESSAGE }, out);
-      return;
-    }
+    let recipients: C[];
     if (to === undefined) {
-      for (const [other, o] of this.conns) {
-        if (other !== conn && o.key !== undefined) out.push({ type: 'send', conn: other, text });
+      recipients = [];
+      for (const [other, o] of this.conns) if (other !== conn && o.phase !== Phase.CHALLENGED) recipients.push(other);
+    } else {
+      const targets = this.registry.get(to);
+      if (targets === undefined) {
+        this.reply(conn, { error: REPLY_ERROR.UNKNOWN_RECIPIENT, to }, out);
+        return;
       }
+      recipients = [...targets];
+    }
+    if (recipients.length === 0) return;
+    if (!c.deliveries.take(now, recipients.length)) {
+      this.reply(conn, { error: REPLY_ERROR.FANOUT }, out);
       return;
     }
-    const targets = this.registry.get(to);
-    if (targets === undefined) {
-      this.reply(conn, { error: REPLY_ERROR.UNKNOWN_RECIPIENT, to }, out);
-      return;
-    }
-    for (const target of targets) out.push({ type: 'send', conn: target, text });
+    out.push({ type: 'broadcast', conns: recipients, text: forwardText(c.key, data) });
   }
 
   private reply(conn: C, message: Record<string, unknown>, out: ServerAction<C>[]) {
@@ -376,7 +365,7 @@ export class RegistrationServerRole<C> {
 
   private forget(conn: C, c: Conn, out: ServerAction<C>[]) {
     this.conns.delete(conn);
-    if (c.key === undefined) return;
+    if (c.phase === Phase.CHALLENGED) return;
     const set = this.registry.get(c.key) as Set<C>;
     set.delete(conn);
     if (set.size === 0) this.registry.delete(c.key);

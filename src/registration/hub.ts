@@ -29,7 +29,7 @@ export interface RegistrationHubOptions extends Omit<ServerRoleOptions, 'crypto'
   crypto?: RegistrationCrypto;
   /**
    * Buffered outgoing bytes above which a recipient that does not read is closed (1008) rather
-   * than sent more: routing never buffers without bound. Default 4 MiB.
+   * than sent more: routing never buffers without bound. Default 1 MiB.
    */
   maxBufferedAmount?: number;
   /**
@@ -44,7 +44,7 @@ export interface RegistrationHubOptions extends Omit<ServerRoleOptions, 'crypto'
 
 /** The hub's own defaults (the role's are `SERVER_DEFAULTS`). */
 export const HUB_DEFAULTS = {
-  maxBufferedAmount: 4 * 1024 * 1024,
+  maxBufferedAmount: 1024 * 1024,
   refusalsPerMinute: 30,
 } as const;
 

@@ -39,6 +39,6 @@ t.test('the registration entry point exports the public API', async (t) => {
   t.same(registration.CLOSE, { POLICY: 1008, TOO_BIG: 1009, UNSUPPORTED: 1003, INTERNAL: 1011 });
   t.equal(registration.MAX_DEPTH, 32);
   t.equal(registration.FORWARD_OVERHEAD, 53);
-  t.same(registration.HUB_DEFAULTS, { maxBufferedAmount: 4 * 1024 * 1024, refusalsPerMinute: 30 });
+  t.same(registration.HUB_DEFAULTS, { maxBufferedAmount: 1024 * 1024, refusalsPerMinute: 30 });
   t.same(registration.Phase, { CHALLENGED: 'challenged', REGISTERED: 'registered', HEARTBEAT: 'heartbeat' });
 });

@@ -24,6 +24,8 @@ import { WebSocketError } from './errors.js';
 import { ReadyState } from './connection/connection.js';
 import { HandshakeResponseError, type ResponseHead } from './handshake/index.js';
 import type { Driver } from './driver.js';
+import type { WebSocketServer } from './server/server.js';
+import type { createWebSocketStream } from './stream.js';
 import { openClient, type ClientOptions } from './client/connect.js';
 import {
   addEventListener,
@@ -143,6 +145,11 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
   static readonly CLOSED = ReadyState.CLOSED;
   /** @internal The marker a server passes to make its side of a connection. */
   static readonly serverSide: typeof kServerSide = kServerSide;
+  // ws's statics, set by the package's entry point (src/index.ts): `new WebSocket.Server(...)`.
+  declare static Server: typeof WebSocketServer;
+  declare static WebSocketServer: typeof WebSocketServer;
+  declare static WebSocket: typeof WebSocket;
+  declare static createWebSocketStream: typeof createWebSocketStream;
 
   /** The subprotocol the server selected, '' when none. */
   protocol = '';

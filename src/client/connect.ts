@@ -28,6 +28,23 @@ export interface ClientOptions extends ConnectionOptions {
   tls?: tls.ConnectionOptions;
   /** Whether to check the server's certificate for `wss://` (default true: turn off only in tests). */
   rejectUnauthorized?: boolean;
+  /** ws's TLS options at the top level (as https.request takes them): the same as in `tls`. */
+  ca?: tls.ConnectionOptions['ca'];
+  cert?: tls.ConnectionOptions['cert'];
+  key?: tls.ConnectionOptions['key'];
+  pfx?: tls.ConnectionOptions['pfx'];
+  passphrase?: string;
+  servername?: string;
+  /** The local address to connect from (`net.connect`'s option). */
+  localAddress?: string;
+  /** 4 or 6: the IP family to resolve the host to (`net.connect`'s option). */
+  family?: number;
+  /** ws's: accepted when 13 (RFC 6455 §4.1: the only version). */
+  protocolVersion?: 13;
+  /** ws's: accepted when false (redirects are not followed: a 3xx fails with WS_ERR_HANDSHAKE_STATUS, carrying the response). */
+  followRedirects?: false;
+  /** ws's: accepted when false (text is always validated, RFC 6455 §8.1). */
+  skipUTF8Validation?: false;
 }
 
 const CLIENT_RULES = {
@@ -38,16 +55,28 @@ const CLIENT_RULES = {
   handshakeTimeout: rule.milliseconds(1),
   tls: rule.object,
   rejectUnauthorized: rule.boolean,
+  ca: rule.any,
+  cert: rule.any,
+  key: rule.any,
+  pfx: rule.any,
+  passphrase: rule.string,
+  servername: rule.string,
+  localAddress: rule.string,
+  family: rule.oneOf(4, 6, 0),
+  textAsBuffer: rule.boolean,
+  protocolVersion: { accepts: '13, the only version (RFC 6455 §4.1)', check: (v: unknown) => v === 13 },
+  followRedirects: { accepts: 'false: redirects are not followed (a 3xx fails with WS_ERR_HANDSHAKE_STATUS and carries the response)', check: (v: unknown) => v === false },
+  skipUTF8Validation: { accepts: 'false: text is always validated (RFC 6455 §8.1)', check: (v: unknown) => v === false },
 };
 
 /** ws's client options that do something else here, or nothing. */
 const CLIENT_FOREIGN = {
   perMessageDeflate: 'is not supported: no compression is offered.',
-  followRedirects: 'is not supported: a redirect fails the handshake with WS_ERR_HANDSHAKE_STATUS (the error carries the response).',
   maxRedirects: 'is not supported: redirects are not followed.',
-  protocolVersion: 'is not supported: the version is always 13 (RFC 6455 §4.1).',
-  skipUTF8Validation: 'is not supported: text is always validated (RFC 6455 §8.1).',
   autoPong: 'is not supported: Pings are always answered (RFC 6455 §5.5.2).',
+  createConnection: 'is not supported: the client opens its own net or tls socket.',
+  agent: 'is not supported: the client opens its own net or tls socket.',
+  finishRequest: 'is not supported: the request is the opening handshake, sent as it is.',
 };
 
 /**
@@ -79,15 +108,17 @@ export function openClient(
 ): void {
   checkOptions('connect()', options, CLIENT_RULES, CLIENT_FOREIGN);
   const built = buildClientRequest(url, { protocols: options.protocols, origin: options.origin, headers: options.headers });
+  const { ca, cert, key, pfx, passphrase, servername, localAddress, family } = options;
+  const where = { host: built.host, port: built.port, localAddress, family };
   const socket: Duplex = built.secure
     ? tls.connect({
-        host: built.host,
-        port: built.port,
-        servername: built.servername,
+        ...where,
+        servername: servername ?? built.servername,
+        ...definedOnly({ ca, cert, key, pfx, passphrase }),
         ...options.tls,
         rejectUnauthorized: options.rejectUnauthorized ?? options.tls?.rejectUnauthorized ?? true,
       })
-    : net.connect({ host: built.host, port: built.port });
+    : net.connect(where);
   const conn = new Connection({
     role: 'client',
     offer: { request: built.request, key: built.key, protocols: options.protocols },
@@ -97,10 +128,16 @@ export function openClient(
   const driver = new Driver(socket, conn, driverSettings(options, options.handshakeTimeout), ws, undefined);
   ws.url = String(url);
   ws.driver = driver;
+  ws.textAsBuffer = options.textAsBuffer === true;
   ws.handshakeDone = (error) => {
     done(error);
     if (error === undefined) setImmediate(() => driver.start());
   };
   // Written as soon as the socket connects (Node holds writes until then).
   driver.flush();
+}
+
+/** The options that were given (undefined ones would override tls's defaults). */
+function definedOnly<T extends object>(options: T): Partial<T> {
+  return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

@@ -10,7 +10,7 @@
 import { EventEmitter } from 'node:events';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketError } from '../errors.js';
 import { checkOptions, rule } from '../options.js';
@@ -21,13 +21,10 @@ import { WebSocket, type ConnectionOptions, type SendData, type Tracker } from '
 import { broadcast, type SlowClientPolicy } from './broadcast.js';
 import { callbackVerdict, readHttpResponse, readProtocol, readVerdict, runHook, type HttpResponse, type Verdict } from './hooks.js';
 import { CONNECTION_RULES, driverSettings } from './settings.js';
+import { UpgradeRequest, type HttpRequest } from './request.js';
 
 export type { HttpResponse } from './hooks.js';
-
-/** A request as the server's hooks see it: the parsed head and the peer's address. */
-export interface HttpRequest extends RequestHead {
-  remoteAddress?: string | undefined;
-}
+export type { HttpRequest } from './request.js';
 
 /** What `verifyClient` answers: true to accept, false to refuse with 401, or a status of its choice. */
 export type VerifyResult = boolean | { status: number; message?: string; headers?: Record<string, string> };
@@ -76,6 +73,18 @@ export interface ServerOptions extends ConnectionOptions, HeadParserOptions {
   /** Create no listener: connections come only through {@link WebSocketServer.handleUpgrade}. */
   noServer?: boolean;
   /**
+   * An existing `node:http` or `node:https` server to share (ws's option): its 'upgrade' requests
+   * become WebSocket connections, its other requests stay its own. No listener is created.
+   */
+  server?: HttpServer;
+  /** ws's name: every open connection is always in `server.clients` (true or false are both accepted). */
+  clientTracking?: boolean;
+  /**
+   * ws's subprotocol selector, `(protocols: Set<string>, request) => name | false`, called when the
+   * client offered any. An alternative to a `protocols` function; give one or the other.
+   */
+  handleProtocols?: (protocols: Set<string>, request: HttpRequest) => string | false | Promise<string | false>;
+  /**
    * Subprotocols by preference (the first one the client also offered is selected), or a function
    * that picks one of those offered — `(offered, request) => name | undefined`, sync or async
    * (RFC 6455 §4.2.2). Without it no subprotocol is selected.
@@ -114,6 +123,13 @@ export interface ServerEvents {
   /** A connection's own failure: the peer broke the protocol (1002, 1007, 1009), was too slow, stopped answering, or the socket failed. */
   connectionError: [error: WebSocketError, socket: WebSocket];
   /**
+   * Right before a 101 is written (ws's event): `headers` are its lines, status line first; push
+   * `'Name: value'` lines to add headers (e.g. a cookie). Lines already there cannot be changed.
+   */
+  headers: [headers: string[], request: HttpRequest];
+  /** The server has closed: every client is gone. */
+  close: [];
+  /**
    * A listener error, or a hook that failed (code `WS_ERR_HOOK`, naming the hook and what it
    * answered). Without a listener, hook failures become process warnings: never a crash.
    */
@@ -133,6 +149,12 @@ const SERVER_RULES = {
   maxHeaderCount: rule.integer(1),
   tls: rule.object,
   noServer: rule.boolean,
+  server: {
+    accepts: 'a node:http or node:https server',
+    check: (v: unknown) => typeof v === 'object' && v !== null && typeof (v as { on?: unknown }).on === 'function' && typeof (v as { address?: unknown }).address === 'function',
+  },
+  clientTracking: rule.boolean,
+  handleProtocols: rule.function,
   protocols: rule.either(rule.strings, rule.function),
   allowedOrigins: rule.either(rule.strings, rule.function),
   verifyClient: rule.function,
@@ -142,9 +164,6 @@ const SERVER_RULES = {
 
 /** ws's option names that do something else here, with what to use instead. */
 const SERVER_FOREIGN = {
-  server: "is ws's; here, call server.handleUpgrade(request, socket, head) from your http server's 'upgrade' event (with noServer: true).",
-  handleProtocols: 'is ws\'s name; here it is "protocols": a list by preference, or a function (offered, request) that picks one.',
-  clientTracking: 'is not needed: every open connection is in server.clients.',
   perMessageDeflate: 'is not supported: compression offers are declined.',
   skipUTF8Validation: 'is not supported: text is always validated (RFC 6455 §8.1).',
   autoPong: 'is not supported: Pings are always answered (RFC 6455 §5.5.2).',
@@ -152,6 +171,13 @@ const SERVER_FOREIGN = {
 };
 
 const SLOW_CLIENT_RULES = { maxBufferedAmount: rule.bytes(0), policy: rule.oneOf('skip', 'close'), maxTotalBufferedAmount: rule.bytes(0) };
+
+/** A connection in its opening handshake: its driver, and for `handleUpgrade`, node:http's request and the callback. */
+interface Pending {
+  driver: Driver;
+  callback: ((ws: WebSocket, request: HttpRequest) => void) | undefined;
+  request: IncomingMessage | undefined;
+}
 
 /** The server a socket belongs to, and its address's count (standalone sockets: they count against the limits). */
 const kServer = Symbol('simpatico-ws:server');
@@ -179,8 +205,11 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
   private readonly policy: ServerPolicy;
   private readonly listener: net.Server | undefined;
   private readonly secureContext: tls.SecureContext | undefined;
+  /** The 'upgrade' listener on a shared `server`. */
+  private readonly onShared: ((request: IncomingMessage, socket: Duplex, head: Buffer) => void) | undefined = undefined;
+  private closed: Promise<void> | undefined;
   /** Connections in their opening handshake, by socket; `handleUpgrade` ones with their callback. */
-  private readonly pending = new Map<Duplex, { driver: Driver; callback: ((ws: WebSocket, request: HttpRequest) => void) | undefined }>();
+  private readonly pending = new Map<Duplex, Pending>();
   private connectionCount = 0;
   private readonly addresses = new Map<string, AddressCount>();
   private closing = false;
@@ -207,15 +236,30 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
       protocols: typeof options.protocols === 'function' ? undefined : options.protocols,
       serveHttp: options.httpHandler !== undefined,
     };
+    if (options.protocols !== undefined && options.handleProtocols !== undefined) {
+      throw new WebSocketError('WS_ERR_INVALID_OPTION', 'new WebSocketServer(): give protocols or handleProtocols, not both.', { side: 'local' });
+    }
+    if ([options.noServer === true, options.server !== undefined, options.port !== undefined].filter(Boolean).length > 1) {
+      throw new WebSocketError('WS_ERR_INVALID_OPTION', 'new WebSocketServer(): give one of port, server and noServer.', { side: 'local' });
+    }
+    this.secureContext = undefined;
+    this.listener = undefined;
+    const shared = options.server;
+    if (shared !== undefined) {
+      // ws's `server` option: this server's upgrades are ours; everything else stays its own.
+      this.onShared = (request, socket, head) => this.handleUpgrade(request, socket, head);
+      shared.on('upgrade', this.onShared);
+      this.ready = shared.listening ? Promise.resolve() : new Promise<void>((resolve) => shared.once('listening', () => resolve()));
+      void this.ready.then(() => this.emit('listening'));
+      return;
+    }
     if (options.noServer === true) {
-      this.listener = undefined;
-      this.secureContext = undefined;
       this.ready = Promise.resolve();
       return;
     }
     // TLS is set up on each raw socket here rather than by a tls.Server, so that a connection counts
     // against maxConnections from TCP accept and its TLS handshake runs inside handshakeTimeout.
-    this.secureContext = options.tls === undefined ? undefined : tls.createSecureContext(options.tls);
+    if (options.tls !== undefined) this.secureContext = tls.createSecureContext(options.tls);
     const listener = net.createServer((socket) => this.onSocket(socket));
     this.listener = listener;
     this.ready = new Promise<void>((resolve, reject) => {
@@ -231,9 +275,9 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
     this.ready.catch((error: Error) => this.emitError(error));
   }
 
-  /** The address the server listens on. */
+  /** The address the server listens on (the shared `server`'s, with that option). */
   address(): net.AddressInfo {
-    const address = this.listener?.address();
+    const address = (this.listener ?? this.options.server)?.address();
     if (address === undefined || address === null || typeof address === 'string') {
       throw new WebSocketError('WS_ERR_NOT_LISTENING', 'The server is not listening (noServer, or not ready yet).', { side: 'local' });
     }
@@ -244,7 +288,17 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
   get url(): string {
     const { address, family, port } = this.address();
     const host = family === 'IPv6' ? `[${address}]` : address;
-    return `${this.secureContext === undefined ? 'ws' : 'wss'}://${host}:${port}${this.options.path ?? '/'}`;
+    const secure = this.secureContext !== undefined || this.options.server instanceof tls.Server;
+    return `${secure ? 'wss' : 'ws'}://${host}:${port}${this.options.path ?? '/'}`;
+  }
+
+  /** Whether a request is for this server: the path matches (ws's method; a mismatch gets 404). */
+  shouldHandle(request: { url?: string }): boolean {
+    const path = this.options.path;
+    if (path === undefined) return true;
+    const url = request.url ?? '';
+    const query = url.indexOf('?');
+    return (query === -1 ? url : url.slice(0, query)) === path;
   }
 
   /**
@@ -254,20 +308,17 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
    * @param callback receives the open connection; without one, the server emits `connection`.
    */
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer, callback?: (socket: WebSocket, request: HttpRequest) => void): void {
-    const driver = this.track(socket, callback);
+    const driver = this.track(socket, callback, request);
     if (this.closing) {
       driver.refuse(503, 'The server is shutting down.', undefined, 'WS_ERR_SHUTTING_DOWN');
       return;
     }
-    // A node:http server always sets method and url on the requests it receives.
-    const req: HttpRequest = {
-      method: request.method!,
-      url: request.url!,
-      httpVersion: request.httpVersion,
-      headers: request.headers,
-      remoteAddress: request.socket.remoteAddress,
-    };
-    driver.receiveHead(req, head);
+    // The hooks and 'connection' get node:http's own request, with the peer's address beside it.
+    if (!Object.hasOwn(request, 'remoteAddress')) {
+      Object.defineProperty(request, 'remoteAddress', { value: request.socket.remoteAddress, enumerable: true });
+    }
+    // (A node:http server always sets method and url on the requests it receives.)
+    driver.receiveHead(request as IncomingMessage & RequestHead, head);
   }
 
   /**
@@ -282,11 +333,20 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
 
   /**
    * Stops accepting: from now on every handshake is answered 503, including those whose hooks are
-   * still running; closes every client with 1001 (going away) and resolves when all are gone.
-   * Clients that do not answer are dropped after their `closeTimeout`.
+   * still running; closes every client with 1001 (going away) and resolves when all are gone (then
+   * `callback` is called and 'close' emitted). Clients that do not answer are dropped after their
+   * `closeTimeout`. (ws 8 leaves its clients open; closing them is what a shutdown needs.) A shared
+   * `server` is not closed: it stops handing over upgrades.
    */
-  async close(): Promise<void> {
+  close(callback?: (error?: Error) => void): Promise<void> {
+    this.closed ??= this.shutDown();
+    if (callback !== undefined) void this.closed.then(() => callback());
+    return this.closed;
+  }
+
+  private async shutDown(): Promise<void> {
     this.closing = true;
+    if (this.onShared !== undefined) this.options.server!.off('upgrade', this.onShared);
     const listenerClosed = new Promise<void>((resolve) => {
       if (this.listener === undefined || !this.listener.listening) resolve();
       else this.listener.close(() => resolve());
@@ -305,6 +365,7 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
         }),
     );
     await Promise.all([listenerClosed, ...gone]);
+    this.emit('close');
   }
 
   // ---- the opening handshake (HandshakeListener) --------------------------------------------------
@@ -314,7 +375,8 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
     const req = this.requestOf(driver, request);
     const verify = this.options.verifyClient;
     if (verify === undefined) return this.selectProtocol(driver, req, offer);
-    const info: VerifyInfo = { ...req, origin: offer.origin, secure: driver.socket instanceof tls.TLSSocket, req };
+    // ws's info fields beside the request's own (read through to it, nothing copied).
+    const info = Object.assign(Object.create(req) as HttpRequest, { origin: offer.origin, secure: driver.socket instanceof tls.TLSSocket, req }) as VerifyInfo;
     let verdict: Verdict | Promise<Verdict>;
     if (verify.length >= 2) {
       // ws's form: verifyClient(info, callback).
@@ -360,31 +422,57 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
   }
 
   private selectProtocol(driver: Driver, req: HttpRequest, offer: UpgradeOffer): void {
-    const select = this.options.protocols;
-    if (typeof select !== 'function') return this.accept(driver, req, offer.protocol ?? '');
-    const outcome = runHook(() => select([...offer.offeredProtocols], req));
+    const { protocols, handleProtocols } = this.options;
+    let outcome: ReturnType<typeof runHook>;
+    if (typeof protocols === 'function') {
+      outcome = runHook(() => protocols([...offer.offeredProtocols], req));
+    } else if (handleProtocols !== undefined && offer.offeredProtocols.length > 0) {
+      // ws's selector: a Set of what was offered; false for none.
+      outcome = runHook(() => handleProtocols(new Set(offer.offeredProtocols), req));
+    } else {
+      return this.accept(driver, req, offer, offer.protocol ?? '');
+    }
     const chosen = (o: Parameters<typeof readProtocol>[0]): void => {
       if (!this.stillDeciding(driver)) return;
       const read = readProtocol(o, offer.offeredProtocols);
       if ('error' in read) this.hookFailed(driver, read.error);
-      else this.accept(driver, req, read.protocol);
+      else this.accept(driver, req, offer, read.protocol);
     };
     if (outcome instanceof Promise) void outcome.then(chosen);
     else chosen(outcome);
   }
 
   /** The only way in: the lifecycle accepts, the connection gets its facade, then 'connection'. */
-  private accept(driver: Driver, req: HttpRequest, protocol: string): void {
+  private accept(driver: Driver, req: HttpRequest, offer: UpgradeOffer, protocol: string): void {
+    let headers: Record<string, string> | undefined;
+    if (this.listenerCount('headers') > 0) {
+      // ws's 'headers' event: the lines of the 101; lines pushed onto them become extra headers.
+      const lines = ['HTTP/1.1 101 Switching Protocols', 'Upgrade: websocket', 'Connection: Upgrade', `Sec-WebSocket-Accept: ${offer.accept}`];
+      if (protocol !== '') lines.push(`Sec-WebSocket-Protocol: ${protocol}`);
+      const fixed = lines.length;
+      this.emit('headers', lines, req);
+      headers = {};
+      for (const line of lines.slice(fixed)) {
+        const colon = line.indexOf(':');
+        headers[colon === -1 ? line : line.slice(0, colon).trim()] = colon === -1 ? '' : line.slice(colon + 1).trim();
+      }
+    }
+    const ws = new WebSocket(WebSocket.serverSide);
+    ws.driver = driver;
+    ws.tracker = this.tracker;
+    ws.textAsBuffer = this.options.textAsBuffer === true;
+    try {
+      driver.accept(protocol, '', headers);
+    } catch (cause) {
+      // A header a 'headers' listener added that cannot be sent (a bad name, CR LF, a reserved one).
+      return this.hookFailed(driver, hookErrorFrom("the 'headers' event's listener", cause));
+    }
     const entry = this.pending.get(driver.socket)!;
     this.pending.delete(driver.socket);
     const count = (driver.socket as ServerSocket)[kAddress];
     if (count !== undefined) count.handshakes--;
-    const ws = new WebSocket();
-    ws.driver = driver;
-    ws.tracker = this.tracker;
     driver.owner = ws;
     driver.handshake = undefined;
-    driver.accept(protocol, '');
     this.clients.add(ws);
     if (entry.callback !== undefined) entry.callback(ws, req);
     else this.emit('connection', ws, req);
@@ -413,8 +501,10 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
     this.emitError(error);
   }
 
-  private requestOf(driver: Driver, request: RequestHead): HttpRequest {
-    return { ...request, remoteAddress: (driver.socket as net.Socket).remoteAddress };
+  /** The one request object a handshake's hooks and 'connection' get: node:http's when embedded, else ours. */
+  private requestOf(driver: Driver, head: RequestHead): HttpRequest {
+    // (node:http sets method and url on every request it receives.)
+    return (this.pending.get(driver.socket)?.request as (IncomingMessage & HttpRequest) | undefined) ?? new UpgradeRequest(head, driver.socket as net.Socket);
   }
 
   // ---- sockets ------------------------------------------------------------------------------------
@@ -443,10 +533,10 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
   }
 
   /** A connection in its opening handshake, under the server's eye until it is accepted or gone. */
-  private track(socket: Duplex, callback: ((ws: WebSocket, request: HttpRequest) => void) | undefined): Driver {
+  private track(socket: Duplex, callback: ((ws: WebSocket, request: HttpRequest) => void) | undefined, request?: IncomingMessage): Driver {
     const conn = new Connection({ role: 'server', policy: this.policy, maxPayload: this.options.maxPayload, maxFragments: this.options.maxFragments });
     const driver = new Driver(socket, conn, this.settings, undefined, this);
-    this.pending.set(socket, { driver, callback });
+    this.pending.set(socket, { driver, callback, request });
     // One shared listener finds its server on the socket: nothing allocated per connection.
     (socket as ServerSocket)[kServer] = this;
     socket.on('close', WebSocketServer.onSocketClose);

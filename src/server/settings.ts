@@ -28,6 +28,7 @@ export const CONNECTION_RULES = {
   frameTimeout: rule.milliseconds(0),
   minReceiveRate: rule.positive(),
   highWaterMark: rule.bytes(1),
+  textAsBuffer: rule.boolean,
 };
 
 /** The settings of every driver of one server or client (one object, shared). */

@@ -228,15 +228,19 @@ t.test('options are checked when the server is made: type, range, typos and ws n
     [{ port: 70000 }, /option port must be a whole number from 0 to 65535/],
     [{ path: 'chat' }, /option path must be a path starting with "\/"/],
     [{ slowClient: { policy: 'drop' } }, /slowClient: option policy must be one of "skip", "close"/],
-    [{ handleProtocols: () => 'x' }, /option handleProtocols — is ws's name; here it is "protocols"/],
-    [{ server: {} }, /option server — is ws's; here, call server.handleUpgrade/],
+    [{ handleProtocols: ['x'] }, /option handleProtocols must be a function/],
+    [{ handleProtocols: () => 'x', protocols: ['x'] }, /give protocols or handleProtocols, not both/],
+    [{ server: {} }, /option server must be a node:http or node:https server; got an object/],
+    [{ noServer: true, port: 1 }, /give one of port, server and noServer/],
     [{ perMessageDeflate: true }, /option perMessageDeflate — is not supported/],
-    [{ clientTracking: false }, /option clientTracking — is not needed/],
+    [{ clientTracking: 'yes' }, /option clientTracking must be true or false/],
+    [{ backlog: 511 }, /option backlog — is not supported/],
   ];
   for (const [options, message] of cases) {
     t.throws(() => new WebSocketServer(options), { code: 'WS_ERR_INVALID_OPTION', side: 'local', message }, JSON.stringify(Object.keys(options)));
   }
   await t.rejects(connect('ws://127.0.0.1:1/', { maxPayload: '1' } as never), { code: 'WS_ERR_INVALID_OPTION', message: /^connect\(\): option maxPayload/ });
-  await t.rejects(connect('ws://127.0.0.1:1/', { followRedirects: true } as never), { message: /followRedirects — is not supported/ });
+  await t.rejects(connect('ws://127.0.0.1:1/', { followRedirects: true } as never), { message: /option followRedirects must be false: redirects are not followed/ });
+  await t.rejects(connect('ws://127.0.0.1:1/', { agent: {} } as never), { message: /option agent — is not supported/ });
   await t.rejects(connect('ws://127.0.0.1:1/', { protocol: ['a'] } as never), { message: /did you mean "protocols"/ });
 });

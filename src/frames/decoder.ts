@@ -1,8 +1,27 @@
 /**
  * The frame-level state machine shared by `FrameParser` (bytes → frames) and `Receiver`
- * (bytes → messages). It reads headers and payloads in any chunking and enforces the rules of
- * RFC 6455 §5 that a single frame can break; what a frame means for the message around it is left
- * to the subclass, through four hooks.
+ * (bytes → messages): the incremental form of reference.ts's `readHeader` and `readPayload`. It
+ * reads headers and payloads in any chunking and enforces the rules of RFC 6455 §5 that a single
+ * frame can break; what a frame means for the message around it is left to the subclass, through
+ * four hooks. Every frame-level state transition is in this file: subclasses read the state
+ * through getters and end the stream only through `fail`/`failWith` and `stop`.
+ *
+ * A header is decoded field by field (§5.2), one state per field:
+ *
+ *      0                   1                   2                   3
+ *      0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+ *     +-+-+-+-+-------+-+-------------+-------------------------------+
+ *     |F|R|R|R| opcode|M| Payload len |    Extended payload length    |   GET_INFO: bytes 0–1
+ *     |I|S|S|S|  (4)  |A|     (7)     |             (16/64)           |   GET_PAYLOAD_LENGTH_16: 2–3
+ *     |N|V|V|V|       |S|             |   (if payload len==126/127)   |   GET_PAYLOAD_LENGTH_64: 2–9
+ *     | |1|2|3|       |K|             |                               |
+ *     +-+-+-+-+-------+-+-------------+ - - - - - - - - - - - - - - - +
+ *     |     Extended payload length continued, if payload len == 127  |
+ *     + - - - - - - - - - - - - - - - +-------------------------------+
+ *     |                               |Masking-key, if MASK set to 1  |   GET_MASK: 4 bytes
+ *     +-------------------------------+-------------------------------+
+ *     | Masking-key (continued)       |          Payload Data         |   GET_DATA
+ *     +-------------------------------- - - - - - - - - - - - - - - - +
  *
  * States are plain integers (the same shape as ws's receiver): each header field is read either
  * straight from the chunk, or, when a chunk ends inside it, gathered into a small scratch buffer.
@@ -11,23 +30,23 @@
 import { WebSocketError } from '../errors.js';
 import { CloseCode } from './close.js';
 import { type FrameErrorCode, FrameErrorCode as E, localError, remoteError } from './codes.js';
-import { readKey, xorRange } from './mask.js';
+import { readKey, xorRange } from './mask-fast.js';
 import { DEFAULT_MAX_PAYLOAD, isKnownOpcode } from './opcodes.js';
 
 /** Waiting for the first 2 header bytes: FIN, RSV1–3, opcode, MASK, 7-bit length (§5.2). */
-export const GET_INFO = 0;
+const GET_INFO = 0;
 /** Waiting for the 16-bit extended length (7-bit length was 126). */
-export const GET_PAYLOAD_LENGTH_16 = 1;
+const GET_PAYLOAD_LENGTH_16 = 1;
 /** Waiting for the 64-bit extended length (7-bit length was 127). */
-export const GET_PAYLOAD_LENGTH_64 = 2;
+const GET_PAYLOAD_LENGTH_64 = 2;
 /** Waiting for the 4-byte masking key (§5.3). */
-export const GET_MASK = 3;
+const GET_MASK = 3;
 /** Reading payload bytes. */
-export const GET_DATA = 4;
+const GET_DATA = 4;
 /** Failed (RFC 6455 §7.1.7: after failing, no more data is processed). Terminal. */
-export const FAILED = 5;
+const FAILED = 5;
 /** Done: a Close frame was received (§5.5.1: nothing after it is data). Terminal. */
-export const STOPPED = 6;
+const STOPPED = 6;
 
 /** Bytes each header state needs before it can decide. */
 const FIELD_SIZE = [2, 2, 8, 4];
@@ -43,8 +62,8 @@ export interface DecoderOptions {
 }
 
 export abstract class FrameDecoder {
-  /** One of the state constants above. */
-  protected state = GET_INFO;
+  /** One of the state constants above; only this class moves it. */
+  private state = GET_INFO;
   /** Header of the frame being read. Valid from its header until the next frame's header. */
   protected fin = false;
   protected rsv1 = false;
@@ -236,6 +255,11 @@ export abstract class FrameDecoder {
     this.state = FAILED;
     this.failure = error;
     this.onFailure(error);
+  }
+
+  /** Ends the stream without an error: a Close frame was received (§5.5.1: nothing after it is data). */
+  protected stop(): void {
+    this.state = STOPPED;
   }
 
   /** Header complete up to the length (mask key not read yet): validate it against the message. */

@@ -9,7 +9,7 @@
 import type { WebSocketError } from '../errors.js';
 import { CloseCode } from './close.js';
 import { FrameErrorCode, remoteError } from './codes.js';
-import { type DecoderOptions, FrameDecoder, GET_DATA } from './decoder.js';
+import { type DecoderOptions, FrameDecoder } from './decoder.js';
 import type { Frame } from './opcodes.js';
 
 /** Options of {@link FrameParser}. `maxPayload` (default 1 MiB) caps each frame's payload. */
@@ -22,6 +22,7 @@ export type FrameParserOptions = DecoderOptions;
 export class FrameParser extends FrameDecoder {
   private frames: Frame[] = [];
   private pieces: Buffer[] = [];
+  private piecesLength = 0;
 
   constructor(options: FrameParserOptions) {
     super(options);
@@ -40,7 +41,7 @@ export class FrameParser extends FrameDecoder {
 
   /** Bytes held for an incomplete frame (header bytes and payload pieces). */
   get bufferedBytes(): number {
-    return this.held + (this.state === GET_DATA ? this.received : 0);
+    return this.held + this.piecesLength;
   }
 
   protected checkFrame(): WebSocketError | undefined {
@@ -68,13 +69,16 @@ export class FrameParser extends FrameDecoder {
 
   protected onFramePiece(piece: Buffer, last: boolean): void {
     this.pieces.push(piece);
+    this.piecesLength += piece.length;
     if (!last) return;
     const payload = Buffer.concat(this.pieces, this.payloadLength);
     this.pieces = [];
+    this.piecesLength = 0;
     this.onFramePayload(payload);
   }
 
   protected onFailure(): void {
     this.pieces = [];
+    this.piecesLength = 0;
   }
 }

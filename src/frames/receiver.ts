@@ -9,7 +9,7 @@
 import { WebSocketError } from '../errors.js';
 import { CloseCode, decodeClosePayload } from './close.js';
 import { FrameErrorCode as E, localError, remoteError } from './codes.js';
-import { type DecoderOptions, FrameDecoder, STOPPED } from './decoder.js';
+import { type DecoderOptions, FrameDecoder } from './decoder.js';
 import { Opcode } from './opcodes.js';
 import { isValidUtf8, Utf8Validator } from './utf8.js';
 
@@ -253,7 +253,7 @@ export class Receiver extends FrameDecoder {
       const close = decodeClosePayload(payload);
       if (close instanceof WebSocketError) return this.failWith(close);
       // §5.5.1: the endpoint MUST NOT send more data frames after a Close; nothing after it counts.
-      this.state = STOPPED;
+      this.stop();
       this.release();
       this.sink.onClose(close.code, close.reason);
     } else if (opcode === Opcode.Ping) {

@@ -73,7 +73,7 @@ export class Protocol implements ReceiverSink {
     // §5.3: a client masks every frame it sends; a server never does.
     this.outbox = new Outbox(options.role === 'client');
     this.receiver = new Receiver(
-      { role: options.role, maxPayload: options.maxPayload, maxFragments: options.maxFragments },
+      { role: options.role, maxPayload: options.maxPayload },
       this,
     );
   }

@@ -27,9 +27,10 @@
  * straight from the chunk, or, when a chunk ends inside it, gathered into a small scratch buffer.
  * A payload that lies within one chunk is handed on as a view of that chunk — never copied.
  */
-import { WebSocketError } from '../errors.js';
+import type { WebSocketError } from '../errors.js';
+import { checkOptions, invalidOption, rule } from '../options.js';
 import { CloseCode } from './close.js';
-import { type FrameErrorCode, FrameErrorCode as E, localError, remoteError } from './codes.js';
+import { type FrameErrorCode, FrameErrorCode as E, remoteError } from './codes.js';
 import { readKey, xorRange } from './mask-fast.js';
 import { DEFAULT_MAX_PAYLOAD, isKnownOpcode } from './opcodes.js';
 
@@ -55,11 +56,20 @@ const FIELD_SIZE = [2, 2, 8, 4];
 export interface DecoderOptions {
   /** §5.1: a server MUST fail unmasked frames; a client MUST fail masked ones. */
   role: 'server' | 'client';
-  /** Payload cap in bytes, checked on the header before any payload is buffered. */
+  /**
+   * Payload cap in bytes (a whole message for the Receiver, one frame for the FrameParser), checked
+   * on each header before its payload is read (close code 1009). Default 1 MiB; `Infinity` for none.
+   */
   maxPayload?: number;
   /** An extension (permessage-deflate) has claimed RSV1; default false. */
   allowRsv1?: boolean;
 }
+
+const OPTION_RULES = {
+  role: rule.oneOf('server', 'client'),
+  maxPayload: rule.either(rule.bytes(0), { accepts: 'Infinity (no limit)', check: (v: unknown) => v === Infinity }),
+  allowRsv1: rule.boolean,
+};
 
 export abstract class FrameDecoder {
   /** One of the state constants above; only this class moves it. */
@@ -84,15 +94,13 @@ export abstract class FrameDecoder {
   protected held = 0;
   private failure: WebSocketError | undefined = undefined;
 
-  constructor(options: DecoderOptions) {
-    if (options === null || typeof options !== 'object' || (options.role !== 'server' && options.role !== 'client')) {
-      throw localError(E.InvalidOption, "options.role must be 'server' or 'client'.");
+  /** Throws `WS_ERR_INVALID_OPTION` (side `local`) for an option of the wrong type, out of range or unknown. */
+  constructor(options: DecoderOptions, where: string) {
+    checkOptions(where, options, OPTION_RULES);
+    if (options === undefined || options.role === undefined) {
+      throw invalidOption(`${where}: option role is required: 'server' or 'client' (RFC 6455 §5.1: the role decides which frames must be masked).`);
     }
-    const maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
-    if (!(maxPayload === Infinity || (Number.isSafeInteger(maxPayload) && maxPayload >= 0))) {
-      throw localError(E.InvalidOption, `options.maxPayload must be a non-negative integer or Infinity, got ${maxPayload}.`);
-    }
-    this.maxPayload = maxPayload;
+    this.maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
     this.expectMask = options.role === 'server';
     this.allowRsv1 = options.allowRsv1 === true;
   }
@@ -100,6 +108,16 @@ export abstract class FrameDecoder {
   /** The error that failed the stream, if any. Once set, all further input is ignored. */
   get error(): WebSocketError | undefined {
     return this.failure;
+  }
+
+  /** Whether a frame has started and is not finished: header bytes gathered, or its payload being read. */
+  protected get inFrame(): boolean {
+    return this.held !== 0 || (this.state !== GET_INFO && this.state < FAILED);
+  }
+
+  /** The current frame's payload length once its header has told it, until the frame ends; else 0. */
+  protected get frameAnnounced(): number {
+    return this.state === GET_MASK || this.state === GET_DATA ? this.payloadLength : 0;
   }
 
   /**

@@ -15,16 +15,19 @@ function randomLimits(r: Random): Limits {
   return {
     role: r.chance(0.7) ? 'server' : 'client',
     maxPayload: r.pick([0, 1, 125, 126, 1000, 4096, 65535, 65536, 1 << 20]),
-    // The reference decoder has no fragment cap: fragments are bounded by maxPayload alone.
-    maxFragments: Infinity,
     allowRsv1: r.chance(0.2),
   };
 }
 
-/** The ways a Receiver's bytes may be held: a whole message, a header's scratch, or one control frame (≤ 125). */
+/**
+ * What a Receiver may hold besides its message (never more than maxPayload, payload-buffer.ts):
+ * the bytes of a header field gathered across chunks (< 8), or one control frame payload (≤ 125).
+ */
 const RECEIVER_SLACK = 125;
-/** A FrameParser holds one frame's payload, or up to 8 bytes of a header field. */
+/** A FrameParser holds one frame's payload (never more than maxPayload), or < 8 bytes of a header field. */
 const PARSER_SLACK = 8;
+/** Neither allocates more than 64 KiB ahead of the bytes it received (payload-buffer.ts: MAX_AHEAD). */
+const AHEAD = 64 * 1024;
 
 function checkError(error: WebSocketError | undefined, where: string, problems: string[]): void {
   if (error === undefined) return;
@@ -38,7 +41,9 @@ function checkError(error: WebSocketError | undefined, where: string, problems: 
 function receive(limits: Limits, chunks: Buffer[], problems: string[], where: string): { events: Event[]; receiver: Receiver } {
   const sink = new RecordingSink();
   const receiver = new Receiver(limits, sink);
+  let pushed = 0;
   for (const chunk of chunks) {
+    pushed += chunk.length;
     try {
       receiver.push(chunk);
     } catch (error) {
@@ -48,6 +53,7 @@ function receive(limits: Limits, chunks: Buffer[], problems: string[], where: st
     if (receiver.bufferedBytes > limits.maxPayload + RECEIVER_SLACK) {
       problems.push(`${where}: bufferedBytes ${receiver.bufferedBytes} over maxPayload ${limits.maxPayload} + ${RECEIVER_SLACK}`);
     }
+    if (receiver.bufferedBytes > pushed + AHEAD) problems.push(`${where}: bufferedBytes ${receiver.bufferedBytes} over the ${pushed} bytes pushed + 64 KiB`);
   }
   if (sink.errors.length > 1) problems.push(`${where}: onError called ${sink.errors.length} times`);
   checkError(sink.errors[0], where, problems);
@@ -65,7 +71,9 @@ const frameEvent = (f: Frame): Event => [
 function parseFrames(limits: Limits, chunks: Buffer[], problems: string[], where: string): { events: Event[]; parser: FrameParser } {
   const parser = new FrameParser(limits);
   const events: Event[] = [];
+  let pushed = 0;
   for (const chunk of chunks) {
+    pushed += chunk.length;
     try {
       // Payloads are views of the chunk: record them before the next push.
       events.push(...parser.push(chunk).map(frameEvent));
@@ -76,6 +84,7 @@ function parseFrames(limits: Limits, chunks: Buffer[], problems: string[], where
     if (parser.bufferedBytes > limits.maxPayload + PARSER_SLACK) {
       problems.push(`${where}: bufferedBytes ${parser.bufferedBytes} over maxPayload ${limits.maxPayload} + ${PARSER_SLACK}`);
     }
+    if (parser.bufferedBytes > pushed + AHEAD) problems.push(`${where}: bufferedBytes ${parser.bufferedBytes} over the ${pushed} bytes pushed + 64 KiB`);
   }
   if (parser.error !== undefined) {
     checkError(parser.error, where, problems);
@@ -200,6 +209,6 @@ t.test('huge announced lengths allocate nothing: bytes held are the bytes receiv
       t.equal(receiver.bufferedBytes, 0);
     }
   }
-  const limits: Limits = { role: 'server', maxPayload: 1000, maxFragments: 10, allowRsv1: false };
+  const limits: Limits = { role: 'server', maxPayload: 1000, allowRsv1: false };
   t.ok(edgeLengths(limits).includes(2n ** 63n - 1n), 'the mutations rewrite lengths to 2^63 - 1 too');
 });

@@ -29,7 +29,6 @@ export const CLOSE_CODE_OF: Record<string, number> = {
 export interface Limits {
   role: 'server' | 'client';
   maxPayload: number;
-  maxFragments: number;
   allowRsv1: boolean;
 }
 
@@ -112,7 +111,7 @@ export function validStream(r: Random, limits: Limits): Stream {
     const rsv1 = limits.allowRsv1 && r.chance(0.3);
     // With RSV1 the text is "compressed": not validated by the codec, so any bytes will do.
     const data = binary || rsv1 ? r.bytes(r.int(cap + 1)) : randomText(r, cap);
-    const fragments = Math.min(limits.maxFragments, r.chance(0.5) ? 1 : 1 + r.int(6));
+    const fragments = r.chance(0.5) ? 1 : 1 + r.int(6);
     let at = 0;
     for (let f = 0; f < fragments; f++) {
       const last = f === fragments - 1;
@@ -148,11 +147,12 @@ export function mutate(r: Random, stream: Stream, donor: Buffer, limits: Limits)
   let bytes = Buffer.from(stream.bytes);
   const frames = stream.frames;
   if (frames.length > 0 && r.chance(0.15)) {
-    // A whole frame repeated: extra fragments (maxFragments), a second Close, a data frame inside a message.
+    // A whole frame repeated: extra fragments (now and then hundreds: a message growing past
+    // maxPayload, or many empty fragments), a second Close, a data frame inside a message.
     const j = r.int(frames.length);
     const start = frames[j] as number;
     const copy = bytes.subarray(start, frames[j + 1] ?? bytes.length);
-    const copies = Array.from({ length: 1 + r.int(limits.maxFragments < 10 ? limits.maxFragments + 1 : 3) }, () => copy);
+    const copies = Array.from({ length: r.chance(0.1) ? 1 + r.int(300) : 1 + r.int(3) }, () => copy);
     return Buffer.concat([bytes.subarray(0, start), ...copies, bytes.subarray(start)]);
   }
   // Header rewrites first, while the frame offsets still hold.

@@ -12,6 +12,8 @@
  *   double, and a message in 64-byte fragments takes a few dozen blocks, not 65,536 pieces). The
  *   room is never more than {@link MAX_AHEAD}, nor more than the payload may still grow
  *   (`maxPayload`): a peer announcing 1 MiB and sending 1 byte gets 1 byte + 64 KiB allocated.
+ *   After a large piece of a frame with more than that still to come there is no room: large
+ *   socket reads are coming, and they are kept as they are (below).
  * - A socket chunk that is all payload (its memory holds nothing else) and large is kept as it
  *   is, without a copy, when no room is waiting for it in a block: it pins no more than the bytes
  *   kept. Any other piece is copied, since a view of it would keep the whole chunk alive — the
@@ -71,8 +73,10 @@ export class PayloadBuffer {
     const rest = n - copied;
     const held = this.length + rest;
     // The room: what is announced and not here yet, or (for small fragments) as much as is held —
-    // never past the limit, never more than MAX_AHEAD.
-    const room = Math.min(MAX_AHEAD, Math.max(announced - held, Math.min(this.length, limit - held)));
+    // never past the limit, never more than MAX_AHEAD. None after a large piece of a frame that has
+    // more than MAX_AHEAD still to come: large socket reads are coming, to be kept as they are.
+    const ahead = announced - held;
+    const room = rest >= KEEP_FROM && ahead > MAX_AHEAD ? 0 : Math.min(MAX_AHEAD, Math.max(ahead, Math.min(this.length, limit - held)));
     const next = Buffer.allocUnsafeSlow(rest + room);
     piece.copy(next, 0, copied);
     this.block = next;

@@ -136,3 +136,28 @@ t.test('room is never more than maxPayload allows', (t) => {
   t.equal(receiver.bufferedBytes, 0);
   t.end();
 });
+
+t.test('after a large piece of a frame with more than 64 KiB to come, no room: the large reads that follow are kept', (t) => {
+  const data = Buffer.alloc(MiB);
+  for (let i = 0; i < data.length; i++) data[i] = (i * 7) & 0xff;
+  const frame = client({ opcode: 2, payload: data });
+  const sink = new RecordingSink();
+  const receiver = new Receiver({ role: 'server', maxPayload: 64 * MiB }, sink);
+  const own = (from: number, to: number) => {
+    const chunk = Buffer.allocUnsafeSlow(to - from);
+    frame.copy(chunk, 0, from, to);
+    return chunk;
+  };
+  receiver.push(own(0, 14 + 30000));
+  t.equal(receiver.bufferedBytes, 30000, 'the header shares the first read: its 30,000 bytes are copied, with no room');
+  let at = 14 + 30000;
+  receiver.push(own(at, (at += 65536)));
+  t.equal(receiver.bufferedBytes, 30000 + 65536, 'a read that is all payload: kept');
+  // A small read: it gets room again (at most 64 KiB), and the next reads fill it.
+  receiver.push(own(at, (at += 100)));
+  t.equal(receiver.bufferedBytes, 30000 + 65536 + 100 + AHEAD);
+  while (at < frame.length) receiver.push(own(at, (at = Math.min(frame.length, at + 65536))));
+  t.ok(sink.payloads[0]?.equals(data), 'delivered intact');
+  t.equal(receiver.bufferedBytes, 0);
+  t.end();
+});

@@ -10,7 +10,8 @@
 // before or after simpatico-ws measures it.
 //
 // Rows: decoding masked client frames fed in 64 KiB chunks (the server side), encoding unmasked
-// (server) and masked (client) frames, at 16 B … 1 MiB, binary and text. Text decoding includes
+// (server) and masked (client) frames, at 16 B … 1 MiB, binary and text; and decoding one 1 MiB
+// message in 64-byte and 1 KiB fragments (the shape of Autobahn 9.3/9.4: what a fragment costs). Text decoding includes
 // UTF-8 validation; text encoding starts from a JavaScript string (the send path). Every operation
 // handles ~1 MiB of payload (N messages of one size); figures are medians of benchmark.js samples.
 import { fork } from 'node:child_process';
@@ -43,9 +44,48 @@ function check(condition, what) {
   if (!condition) throw new Error(`benchmark self-check failed: ${what}`);
 }
 
-/** Workload keys: `${op}:${kind}:${size}`, op ∈ decode | encode | encode-masked. */
+/**
+ * Workload keys: `${op}:${kind}:${size}`, op ∈ decode | encode | encode-masked, and
+ * decode-fragmented, whose size is the fragment size of one message of FRAGMENTED_MESSAGE bytes.
+ */
 const ROWS = [];
 for (const op of ['decode', 'encode', 'encode-masked']) for (const kind of KINDS) for (const size of SIZES) ROWS.push({ op, kind, size });
+const FRAGMENTS = [64, 1024];
+const FRAGMENTED_MESSAGE = 1024 * 1024;
+for (const kind of KINDS) for (const size of FRAGMENTS) ROWS.push({ op: 'decode-fragmented', kind, size });
+
+/** Messages and payload bytes one operation of a row handles. */
+const perOp = (op, size) => (op === 'decode-fragmented' ? { messages: 1, bytes: FRAGMENTED_MESSAGE } : { messages: messagesPerOp(size), bytes: messagesPerOp(size) * size });
+
+/**
+ * One message of FRAGMENTED_MESSAGE bytes in masked fragments of `fragment` bytes, built here from
+ * RFC 6455 §5.2 and §5.3 (a seeded key per frame), independently of both codecs. Text fragments are
+ * cut anywhere, also inside a character (§5.4 allows it).
+ */
+function fragmentedStream(kind, fragment) {
+  const data = payload(kind, FRAGMENTED_MESSAGE);
+  let x = 0x9e3779b9;
+  const frames = [];
+  for (let at = 0; at < data.length; at += fragment) {
+    const piece = data.subarray(at, at + fragment);
+    const n = piece.length;
+    const head = n < 126 ? 2 : 4;
+    const frame = Buffer.allocUnsafe(head + 4 + n);
+    frame[0] = (at + fragment >= data.length ? 0x80 : 0) | (at === 0 ? (kind === 'text' ? 1 : 2) : 0);
+    if (n < 126) frame[1] = 0x80 | n;
+    else {
+      frame[1] = 0x80 | 126;
+      frame.writeUInt16BE(n, 2);
+    }
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    frame.writeUInt32BE(x >>> 0, head);
+    for (let i = 0; i < n; i++) frame[head + 4 + i] = piece[i] ^ frame[head + (i & 3)];
+    frames.push(frame);
+  }
+  return { pristine: Buffer.concat(frames), count: 1, size: FRAGMENTED_MESSAGE };
+}
 
 // ---------------------------------------------------------------------------------------------
 // The implementations. Each returns, for a row, the function doing one operation.
@@ -53,8 +93,7 @@ for (const op of ['decode', 'encode', 'encode-masked']) for (const kind of KINDS
 async function simpatico() {
   const { Receiver, encodeFrame, Opcode } = await import('../dist/frames/index.js');
   return {
-    decode(kind, size) {
-      const { pristine, count } = decodeStream(kind, size);
+    decode({ pristine, count, size }) {
       let messages = 0;
       let bytes = 0;
       const sink = {
@@ -99,8 +138,7 @@ function wsCodec() {
   // ws exports its Receiver and Sender (lib/receiver.js, lib/sender.js) on the main module.
   const { Receiver, Sender } = require('ws');
   return {
-    decode(kind, size) {
-      const { pristine, count } = decodeStream(kind, size);
+    decode({ pristine, count, size }) {
       let messages = 0;
       let bytes = 0;
       const receiver = new Receiver({ isServer: true, maxPayload: 0 });
@@ -183,7 +221,9 @@ function physicalRows(size) {
 
 const rowFunction = (codec, key) => {
   const [op, kind, size] = key.split(':');
-  return op === 'decode' ? codec.decode(kind, Number(size)) : codec.encode(kind, Number(size), op === 'encode-masked');
+  if (op === 'decode') return codec.decode({ ...decodeStream(kind, Number(size)), size: Number(size) });
+  if (op === 'decode-fragmented') return codec.decode(fragmentedStream(kind, Number(size)));
+  return codec.encode(kind, Number(size), op === 'encode-masked');
 };
 
 function nativeLoaded() {
@@ -261,7 +301,7 @@ if (peer !== undefined) {
   wsNative.stop();
 
   const label = (size) => (size >= 1048576 ? `${size / 1048576} MiB` : size >= 1024 ? `${size / 1024} KiB` : `${size} B`);
-  const mbs = (opsPerSec, size) => (opsPerSec * messagesPerOp(size) * size) / 1e6;
+  const mbs = (opsPerSec, size, op = 'decode') => (opsPerSec * perOp(op, size).bytes) / 1e6;
   const lines = [];
   lines.push(`### Codec (${os.cpus().length} × ${os.cpus()[0]?.model.trim()}, Node ${process.version}, ${QUICK ? 'quick' : 'full'} run)`);
   lines.push('');
@@ -274,7 +314,8 @@ if (peer !== undefined) {
   for (const { op, kind, size } of ROWS) {
     const key = `${op}:${kind}:${size}`;
     const o = ours[key];
-    lines.push(`| ${op} ${kind} | ${label(size)} | ${fmt(mbs(o, size))} | ${fmt(o * messagesPerOp(size))} | ${fmt(mbs(js[key], size))} | ${fmt(mbs(native[key], size))} | ${fmtRatio(o / js[key])} | ${fmtRatio(o / native[key])} |`);
+    const what = op === 'decode-fragmented' ? `${label(FRAGMENTED_MESSAGE)} in ${label(size)} fragments` : label(size);
+    lines.push(`| ${op} ${kind} | ${what} | ${fmt(mbs(o, size, op))} | ${fmt(o * perOp(op, size).messages)} | ${fmt(mbs(js[key], size, op))} | ${fmt(mbs(native[key], size, op))} | ${fmtRatio(o / js[key])} | ${fmtRatio(o / native[key])} |`);
   }
   lines.push('');
   lines.push('Physical limits on the same payloads, message by message (MB/s), and simpatico binary decode as a fraction of the XOR loop:');

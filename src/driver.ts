@@ -302,7 +302,7 @@ export class Driver implements Timed {
    */
   private trackProgress(bytes: number): void {
     if (this.settings.frameTimeout === 0) return;
-    if (this.conn.bufferedBytes > 0) {
+    if (this.conn.inProgress) {
       if (this.progressSince < 0) {
         this.progressSince = now();
         this.progressBytes = 0;

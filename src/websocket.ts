@@ -40,8 +40,6 @@ import {
 export interface ConnectionOptions {
   /** Largest message accepted, in bytes; a larger one closes the connection with 1009. Default 1 MiB. */
   maxPayload?: number;
-  /** Most fragments one incoming message may have; more closes with 1009. Default: the codec's. */
-  maxFragments?: number;
   /** ms to wait for the peer's side of the closing handshake before the socket is destroyed (1006). Default 10,000. */
   closeTimeout?: number;
   /**

@@ -77,6 +77,7 @@ const CLIENT_FOREIGN = {
   createConnection: 'is not supported: the client opens its own net or tls socket.',
   agent: 'is not supported: the client opens its own net or tls socket.',
   finishRequest: 'is not supported: the request is the opening handshake, sent as it is.',
+  maxFragments: 'no longer exists: a message is bounded by maxPayload, in bytes, whatever its fragments.',
 };
 
 /**
@@ -123,7 +124,6 @@ export function openClient(
     role: 'client',
     offer: { request: built.request, key: built.key, protocols: options.protocols },
     maxPayload: options.maxPayload,
-    maxFragments: options.maxFragments,
   });
   const driver = new Driver(socket, conn, driverSettings(options, options.handshakeTimeout), ws, undefined);
   ws.url = String(url);

@@ -98,8 +98,8 @@ export interface ClientOffer {
 }
 
 export type ConnectionRole =
-  | { role: 'server'; policy?: ServerPolicy; maxPayload?: number; maxFragments?: number }
-  | { role: 'client'; offer: ClientOffer; maxPayload?: number; maxFragments?: number };
+  | { role: 'server'; policy?: ServerPolicy; maxPayload?: number }
+  | { role: 'client'; offer: ClientOffer; maxPayload?: number };
 
 /** Where CONNECTING is up to (one public `state`; this only says what CONNECTING waits for). */
 const HEAD = 0;
@@ -209,6 +209,11 @@ export class Connection implements ReceiverSink {
   /** Drops the events not yet taken (the connection failed and nothing of them matters any more). */
   discardEvents(): void {
     this.queue.length = this.taken = 0;
+  }
+
+  /** Whether a frame or a fragmented message has started and is not finished (its deadline runs). */
+  get inProgress(): boolean {
+    return this.receiver !== undefined && this.receiver.inProgress;
   }
 
   /** Bytes held for incomplete frames and messages (for memory accounting). */
@@ -350,7 +355,7 @@ export class Connection implements ReceiverSink {
   private open(protocol: string, extensions: string, response: ResponseHead | undefined, rest: Buffer): void {
     this.step = HANDSHAKE_DONE;
     this._state = ReadyState.OPEN;
-    this.receiver = new Receiver({ role: this.role, maxPayload: this.options.maxPayload, maxFragments: this.options.maxFragments }, this);
+    this.receiver = new Receiver({ role: this.role, maxPayload: this.options.maxPayload }, this);
     this.queue.push({ type: 'open', protocol, extensions, response });
     // Frames the peer sent right behind the handshake are frames like any other.
     if (rest.length > 0) this.receive(rest);

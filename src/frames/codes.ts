@@ -16,7 +16,10 @@ export const FrameErrorCode = {
   InvalidOpcode: 'WS_ERR_INVALID_OPCODE',
   /** §5.5: a control frame without FIN. 1002. */
   FragmentedControlFrame: 'WS_ERR_FRAGMENTED_CONTROL_FRAME',
-  /** §5.5: a control frame with a payload over 125 bytes. 1002. */
+  /**
+   * §5.5: a control frame payload over 125 bytes: received, 1002; a ping or pong payload this side
+   * was asked to send, thrown locally (by the connection layer).
+   */
   ControlFrameTooBig: 'WS_ERR_CONTROL_FRAME_TOO_BIG',
   /** §5.2: a 64-bit payload length with its most significant bit set. 1002. */
   InvalidPayloadLength: 'WS_ERR_INVALID_PAYLOAD_LENGTH',
@@ -28,15 +31,13 @@ export const FrameErrorCode = {
   InvalidUtf8: 'WS_ERR_INVALID_UTF8',
   /** §10.4: a message over `maxPayload` (or a length JavaScript cannot count, over 2^53). 1009. */
   MessageTooBig: 'WS_ERR_MESSAGE_TOO_BIG',
-  /** §10.4: a message in more frames than `maxFragments`. 1009. */
-  TooManyFragments: 'WS_ERR_TOO_MANY_FRAGMENTS',
   /** §5.5.1: a Close payload of exactly 1 byte. 1002. */
   InvalidClosePayload: 'WS_ERR_INVALID_CLOSE_PAYLOAD',
   /** §7.4: a close code that may not be sent (1004–1006, 1015, < 1000, 1016–2999, ≥ 5000). 1002, or thrown locally. */
   InvalidCloseCode: 'WS_ERR_INVALID_CLOSE_CODE',
   /** §5.5: a close reason over 123 UTF-8 bytes would not fit a control frame. Thrown locally. */
   CloseReasonTooLong: 'WS_ERR_CLOSE_REASON_TOO_LONG',
-  /** An invalid option passed to the Receiver or FrameParser. Thrown locally. */
+  /** An option of the Receiver or FrameParser of the wrong type, out of range, or unknown. Thrown locally. */
   InvalidOption: 'WS_ERR_INVALID_OPTION',
 } as const;
 export type FrameErrorCode = (typeof FrameErrorCode)[keyof typeof FrameErrorCode];

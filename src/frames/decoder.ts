@@ -1,33 +1,53 @@
 /**
  * The frame-level state machine shared by `FrameParser` (bytes → frames) and `Receiver`
- * (bytes → messages). It reads headers and payloads in any chunking and enforces the rules of
- * RFC 6455 §5 that a single frame can break; what a frame means for the message around it is left
- * to the subclass, through four hooks.
+ * (bytes → messages): the incremental form of reference.ts's `readHeader` and `readPayload`. It
+ * reads headers and payloads in any chunking and enforces the rules of RFC 6455 §5 that a single
+ * frame can break; what a frame means for the message around it is left to the subclass, through
+ * four hooks. Every frame-level state transition is in this file: subclasses read the state
+ * through getters and end the stream only through `fail`/`failWith` and `stop`.
+ *
+ * A header is decoded field by field (§5.2), one state per field:
+ *
+ *      0                   1                   2                   3
+ *      0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+ *     +-+-+-+-+-------+-+-------------+-------------------------------+
+ *     |F|R|R|R| opcode|M| Payload len |    Extended payload length    |   GET_INFO: bytes 0–1
+ *     |I|S|S|S|  (4)  |A|     (7)     |             (16/64)           |   GET_PAYLOAD_LENGTH_16: 2–3
+ *     |N|V|V|V|       |S|             |   (if payload len==126/127)   |   GET_PAYLOAD_LENGTH_64: 2–9
+ *     | |1|2|3|       |K|             |                               |
+ *     +-+-+-+-+-------+-+-------------+ - - - - - - - - - - - - - - - +
+ *     |     Extended payload length continued, if payload len == 127  |
+ *     + - - - - - - - - - - - - - - - +-------------------------------+
+ *     |                               |Masking-key, if MASK set to 1  |   GET_MASK: 4 bytes
+ *     +-------------------------------+-------------------------------+
+ *     | Masking-key (continued)       |          Payload Data         |   GET_DATA
+ *     +-------------------------------- - - - - - - - - - - - - - - - +
  *
  * States are plain integers (the same shape as ws's receiver): each header field is read either
  * straight from the chunk, or, when a chunk ends inside it, gathered into a small scratch buffer.
  * A payload that lies within one chunk is handed on as a view of that chunk — never copied.
  */
-import { WebSocketError } from '../errors.js';
+import type { WebSocketError } from '../errors.js';
+import { checkOptions, invalidOption, rule } from '../options.js';
 import { CloseCode } from './close.js';
-import { type FrameErrorCode, FrameErrorCode as E, localError, remoteError } from './codes.js';
-import { readKey, xorRange } from './mask.js';
+import { type FrameErrorCode, FrameErrorCode as E, remoteError } from './codes.js';
+import { readKey, xorRange } from './mask-fast.js';
 import { DEFAULT_MAX_PAYLOAD, isKnownOpcode } from './opcodes.js';
 
 /** Waiting for the first 2 header bytes: FIN, RSV1–3, opcode, MASK, 7-bit length (§5.2). */
-export const GET_INFO = 0;
+const GET_INFO = 0;
 /** Waiting for the 16-bit extended length (7-bit length was 126). */
-export const GET_PAYLOAD_LENGTH_16 = 1;
+const GET_PAYLOAD_LENGTH_16 = 1;
 /** Waiting for the 64-bit extended length (7-bit length was 127). */
-export const GET_PAYLOAD_LENGTH_64 = 2;
+const GET_PAYLOAD_LENGTH_64 = 2;
 /** Waiting for the 4-byte masking key (§5.3). */
-export const GET_MASK = 3;
+const GET_MASK = 3;
 /** Reading payload bytes. */
-export const GET_DATA = 4;
+const GET_DATA = 4;
 /** Failed (RFC 6455 §7.1.7: after failing, no more data is processed). Terminal. */
-export const FAILED = 5;
+const FAILED = 5;
 /** Done: a Close frame was received (§5.5.1: nothing after it is data). Terminal. */
-export const STOPPED = 6;
+const STOPPED = 6;
 
 /** Bytes each header state needs before it can decide. */
 const FIELD_SIZE = [2, 2, 8, 4];
@@ -36,15 +56,24 @@ const FIELD_SIZE = [2, 2, 8, 4];
 export interface DecoderOptions {
   /** §5.1: a server MUST fail unmasked frames; a client MUST fail masked ones. */
   role: 'server' | 'client';
-  /** Payload cap in bytes, checked on the header before any payload is buffered. */
+  /**
+   * Payload cap in bytes (a whole message for the Receiver, one frame for the FrameParser), checked
+   * on each header before its payload is read (close code 1009). Default 1 MiB; `Infinity` for none.
+   */
   maxPayload?: number;
   /** An extension (permessage-deflate) has claimed RSV1; default false. */
   allowRsv1?: boolean;
 }
 
+const OPTION_RULES = {
+  role: rule.oneOf('server', 'client'),
+  maxPayload: rule.either(rule.bytes(0), { accepts: 'Infinity (no limit)', check: (v: unknown) => v === Infinity }),
+  allowRsv1: rule.boolean,
+};
+
 export abstract class FrameDecoder {
-  /** One of the state constants above. */
-  protected state = GET_INFO;
+  /** One of the state constants above; only this class moves it. */
+  private state = GET_INFO;
   /** Header of the frame being read. Valid from its header until the next frame's header. */
   protected fin = false;
   protected rsv1 = false;
@@ -65,15 +94,13 @@ export abstract class FrameDecoder {
   protected held = 0;
   private failure: WebSocketError | undefined = undefined;
 
-  constructor(options: DecoderOptions) {
-    if (options === null || typeof options !== 'object' || (options.role !== 'server' && options.role !== 'client')) {
-      throw localError(E.InvalidOption, "options.role must be 'server' or 'client'.");
+  /** Throws `WS_ERR_INVALID_OPTION` (side `local`) for an option of the wrong type, out of range or unknown. */
+  constructor(options: DecoderOptions, where: string) {
+    checkOptions(where, options, OPTION_RULES);
+    if (options === undefined || options.role === undefined) {
+      throw invalidOption(`${where}: option role is required: 'server' or 'client' (RFC 6455 §5.1: the role decides which frames must be masked).`);
     }
-    const maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
-    if (!(maxPayload === Infinity || (Number.isSafeInteger(maxPayload) && maxPayload >= 0))) {
-      throw localError(E.InvalidOption, `options.maxPayload must be a non-negative integer or Infinity, got ${maxPayload}.`);
-    }
-    this.maxPayload = maxPayload;
+    this.maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
     this.expectMask = options.role === 'server';
     this.allowRsv1 = options.allowRsv1 === true;
   }
@@ -81,6 +108,33 @@ export abstract class FrameDecoder {
   /** The error that failed the stream, if any. Once set, all further input is ignored. */
   get error(): WebSocketError | undefined {
     return this.failure;
+  }
+
+  /** Whether a frame has started and is not finished: header bytes gathered, or its payload being read. */
+  protected get inFrame(): boolean {
+    return this.held !== 0 || (this.state !== GET_INFO && this.state < FAILED);
+  }
+
+  /** The current frame's payload length once its header has told it, until the frame ends; else 0. */
+  protected get frameAnnounced(): number {
+    return this.state === GET_MASK || this.state === GET_DATA ? this.payloadLength : 0;
+  }
+
+  /**
+   * What the decoder waits for (for readers that show a frame in progress, e.g. `trace`): the first
+   * two header bytes, a 16- or 64-bit extended length, the masking key, payload bytes, or nothing
+   * more (the stream ended: a Close frame came, or it failed).
+   */
+  protected get awaiting(): 'header' | 'length16' | 'length64' | 'mask' | 'payload' | 'ended' {
+    return (['header', 'length16', 'length64', 'mask', 'payload', 'ended', 'ended'] as const)[this.state];
+  }
+
+  /**
+   * Which of the three length forms (§5.2) the current header used: 7 bits, or 16 or 64 after 126
+   * and 127. Read it in `checkFrame`, which runs right after the length was read.
+   */
+  protected get lengthForm(): 7 | 16 | 64 {
+    return this.state === GET_PAYLOAD_LENGTH_16 ? 16 : this.state === GET_PAYLOAD_LENGTH_64 ? 64 : 7;
   }
 
   /**
@@ -236,6 +290,11 @@ export abstract class FrameDecoder {
     this.state = FAILED;
     this.failure = error;
     this.onFailure(error);
+  }
+
+  /** Ends the stream without an error: a Close frame was received (§5.5.1: nothing after it is data). */
+  protected stop(): void {
+    this.state = STOPPED;
   }
 
   /** Header complete up to the length (mask key not read yet): validate it against the message. */

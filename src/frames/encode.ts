@@ -1,25 +1,12 @@
 /**
- * Encoding frames (RFC 6455 §5.2):
- *
- *      0                   1                   2                   3
- *      0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
- *     +-+-+-+-+-------+-+-------------+-------------------------------+
- *     |F|R|R|R| opcode|M| Payload len |    Extended payload length    |
- *     |I|S|S|S|  (4)  |A|     (7)     |             (16/64)           |
- *     |N|V|V|V|       |S|             |   (if payload len==126/127)   |
- *     | |1|2|3|       |K|             |                               |
- *     +-+-+-+-+-------+-+-------------+ - - - - - - - - - - - - - - - +
- *     |     Extended payload length continued, if payload len == 127  |
- *     + - - - - - - - - - - - - - - - +-------------------------------+
- *     |                               |Masking-key, if MASK set to 1  |
- *     +-------------------------------+-------------------------------+
- *     | Masking-key (continued)       |          Payload Data         |
- *     +-------------------------------- - - - - - - - - - - - - - - - +
+ * Encoding frames (RFC 6455 §5.2): the header fields drawn in reference.ts, written in the order a
+ * receiver reads them, with the shortest length form §5.2 requires.
  *
  * The header is built apart from the payload, so that a large payload is never copied just to
  * prepend a few bytes: the caller hands `[header, payload]` to `socket.writev` (or cork + write).
  */
-import { mask, writeMaskKey } from './mask.js';
+import { mask } from './mask-fast.js';
+import { writeMaskKey } from './mask-key.js';
 
 /** Largest length a JavaScript number counts exactly; the 64-bit form's MSB is then always 0 (§5.2). */
 const MAX_LENGTH = Number.MAX_SAFE_INTEGER;

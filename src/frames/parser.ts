@@ -9,8 +9,9 @@
 import type { WebSocketError } from '../errors.js';
 import { CloseCode } from './close.js';
 import { FrameErrorCode, remoteError } from './codes.js';
-import { type DecoderOptions, FrameDecoder, GET_DATA } from './decoder.js';
+import { type DecoderOptions, FrameDecoder } from './decoder.js';
 import type { Frame } from './opcodes.js';
+import { PayloadBuffer } from './payload-buffer.js';
 
 /** Options of {@link FrameParser}. `maxPayload` (default 1 MiB) caps each frame's payload. */
 export type FrameParserOptions = DecoderOptions;
@@ -21,10 +22,11 @@ export type FrameParserOptions = DecoderOptions;
  */
 export class FrameParser extends FrameDecoder {
   private frames: Frame[] = [];
-  private pieces: Buffer[] = [];
+  /** The payload of a frame that spans chunks. */
+  private readonly payload = new PayloadBuffer();
 
   constructor(options: FrameParserOptions) {
-    super(options);
+    super(options, 'new FrameParser()');
   }
 
   /**
@@ -38,9 +40,12 @@ export class FrameParser extends FrameDecoder {
     return frames;
   }
 
-  /** Bytes held for an incomplete frame (header bytes and payload pieces). */
+  /**
+   * Bytes of memory held for an incomplete frame: header bytes gathered, and the buffers holding its
+   * payload at their full size — at most the payload so far + 64 KiB, never more than the frame.
+   */
   get bufferedBytes(): number {
-    return this.held + (this.state === GET_DATA ? this.received : 0);
+    return this.held + this.payload.memory;
   }
 
   protected checkFrame(): WebSocketError | undefined {
@@ -67,14 +72,11 @@ export class FrameParser extends FrameDecoder {
   }
 
   protected onFramePiece(piece: Buffer, last: boolean): void {
-    this.pieces.push(piece);
-    if (!last) return;
-    const payload = Buffer.concat(this.pieces, this.payloadLength);
-    this.pieces = [];
-    this.onFramePayload(payload);
+    this.payload.add(piece, this.payloadLength, this.payloadLength);
+    if (last) this.onFramePayload(this.payload.take());
   }
 
   protected onFailure(): void {
-    this.pieces = [];
+    this.payload.clear();
   }
 }

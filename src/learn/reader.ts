@@ -13,7 +13,7 @@
  */
 import { WebSocketError } from '../errors.js';
 import { CloseCode, FrameErrorCode, Utf8Validator, decodeClosePayload } from '../frames/index.js';
-import { FrameDecoder, GET_INFO, GET_MASK, GET_PAYLOAD_LENGTH_16, GET_PAYLOAD_LENGTH_64, STOPPED } from '../frames/decoder.js';
+import { FrameDecoder } from '../frames/decoder.js';
 import type { Side } from './words.js';
 
 /** The three forms of the payload length (RFC 6455 §5.2): in byte 1, or in 2 or 8 bytes after it. */
@@ -135,7 +135,7 @@ export class WireReader extends FrameDecoder {
   constructor(options: ReaderOptions, sink: ReaderSink) {
     // The reader is a witness, not a gatekeeper: no size cap of its own (the decoder still stops
     // at 2^53, past which a JavaScript number cannot count).
-    super({ role: options.from === 'client' ? 'server' : 'client', maxPayload: Infinity, allowRsv1: options.allowRsv1 === true });
+    super({ role: options.from === 'client' ? 'server' : 'client', maxPayload: Infinity, allowRsv1: options.allowRsv1 === true }, 'new WireReader()');
     this.from = options.from;
     this.sink = sink;
     this.keep = options.keep ?? Infinity;
@@ -153,12 +153,12 @@ export class WireReader extends FrameDecoder {
 
   /** Bytes pushed after the stream failed or a Close frame ended it (§5.5.1, §7.1.7): not read. */
   get ignored(): number {
-    return this.state === STOPPED ? this.total - this.frameEnd : 0;
+    return this.awaiting === 'ended' && this.error === undefined ? this.total - this.frameEnd : 0;
   }
 
   /** Whether the stream ended: failed, or a Close frame came. */
   get done(): boolean {
-    return this.state === STOPPED || this.error !== undefined;
+    return this.awaiting === 'ended';
   }
 
   /** Bytes the reader holds: previews and the first bytes of the frame in progress. */
@@ -172,14 +172,14 @@ export class WireReader extends FrameDecoder {
     if (this.done || have === 0) return undefined;
     const offset = this.frameEnd;
     const frame = this.header;
-    switch (this.state) {
-      case GET_INFO:
+    switch (this.awaiting) {
+      case 'header':
         return { frame: undefined, offset, have, missing: 'the 2 bytes every frame header starts with' };
-      case GET_PAYLOAD_LENGTH_16:
+      case 'length16':
         return { frame: this.partialHeader(16), offset, have, missing: 'its 16-bit extended length (2 bytes after byte 1)' };
-      case GET_PAYLOAD_LENGTH_64:
+      case 'length64':
         return { frame: this.partialHeader(64), offset, have, missing: 'its 64-bit extended length (8 bytes after byte 1)' };
-      case GET_MASK:
+      case 'mask':
         return { frame, offset, have, missing: 'its 4-byte masking key' };
       default: {
         // Reading the payload: checkFrame has set the header, with its length.
@@ -190,8 +190,7 @@ export class WireReader extends FrameDecoder {
   }
 
   protected checkFrame(): WebSocketError | undefined {
-    // The decoder calls this from the state that read the length, so the state names the form.
-    const form: LengthForm = this.state === GET_PAYLOAD_LENGTH_16 ? 16 : this.state === GET_PAYLOAD_LENGTH_64 ? 64 : 7;
+    const form: LengthForm = this.lengthForm;
     const header = (this.header = this.partialHeader(form));
     header.length = this.payloadLength;
     header.headerSize = 2 + (form === 16 ? 2 : form === 64 ? 8 : 0) + (this.masked ? 4 : 0);
@@ -292,7 +291,7 @@ export class WireReader extends FrameDecoder {
     if (close !== undefined) {
       frame.close = close;
       // §5.5.1: nothing after a Close frame is data.
-      this.state = STOPPED;
+      this.stop();
     }
     if (header.opcode >= 8) return this.sink.frame(frame);
     if (this.validate) frame.utf8 = this.utf8.complete ? 'complete' : 'partial';

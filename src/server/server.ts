@@ -168,6 +168,7 @@ const SERVER_FOREIGN = {
   skipUTF8Validation: 'is not supported: text is always validated (RFC 6455 §8.1).',
   autoPong: 'is not supported: Pings are always answered (RFC 6455 §5.5.2).',
   backlog: 'is not supported: the listen backlog is Node\'s default.',
+  maxFragments: 'no longer exists: a message is bounded by maxPayload, in bytes, whatever its fragments.',
 };
 
 const SLOW_CLIENT_RULES = { maxBufferedAmount: rule.bytes(0), policy: rule.oneOf('skip', 'close'), maxTotalBufferedAmount: rule.bytes(0) };
@@ -534,7 +535,7 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
 
   /** A connection in its opening handshake, under the server's eye until it is accepted or gone. */
   private track(socket: Duplex, callback: ((ws: WebSocket, request: HttpRequest) => void) | undefined, request?: IncomingMessage): Driver {
-    const conn = new Connection({ role: 'server', policy: this.policy, maxPayload: this.options.maxPayload, maxFragments: this.options.maxFragments });
+    const conn = new Connection({ role: 'server', policy: this.policy, maxPayload: this.options.maxPayload });
     const driver = new Driver(socket, conn, this.settings, undefined, this);
     this.pending.set(socket, { driver, callback, request });
     // One shared listener finds its server on the socket: nothing allocated per connection.

@@ -21,7 +21,6 @@ export const CONNECTION_DEFAULTS = {
 
 export const CONNECTION_RULES = {
   maxPayload: rule.bytes(0),
-  maxFragments: rule.either(rule.integer(1), rule.oneOf(Infinity)),
   closeTimeout: rule.milliseconds(1),
   heartbeatInterval: rule.milliseconds(0),
   heartbeatTimeout: rule.milliseconds(1),

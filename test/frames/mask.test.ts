@@ -1,13 +1,23 @@
-// Masking (RFC 6455 §5.3): every length, alignment, key offset and phase against a byte-by-byte reference.
+// Masking (RFC 6455 §5.3): the fast word loop of mask-fast.ts, at every length, alignment, key
+// offset and phase, against the three-line rule of mask.ts (applyMask).
 import t from 'tap';
-import { mask, unmask } from '../../src/frames/index.js';
-import { prng } from './helpers.js';
+import { applyMask, mask, unmask } from '../../src/frames/index.js';
+import { hex, prng } from './helpers.js';
 
-const reference = (data: Uint8Array, key: Uint8Array, keyOffset: number, phase: number): Buffer => {
-  const out = Buffer.from(data);
-  for (let i = 0; i < out.length; i++) out[i] ^= key[keyOffset + ((phase + i) & 3)];
-  return out;
-};
+const reference = (data: Uint8Array, key: Uint8Array, keyOffset: number, phase: number): Buffer =>
+  applyMask(data, key.subarray(keyOffset, keyOffset + 4), phase);
+
+t.test('applyMask is §5.3 as written: the RFC 5.7 example, and its own inverse', (t) => {
+  const key = hex('37 fa 21 3d');
+  t.same(applyMask(Buffer.from('Hello'), key), hex('7f 9f 4d 51 58'));
+  t.same(applyMask(hex('7f 9f 4d 51 58'), key), Buffer.from('Hello'));
+  // A piece that starts at payload offset 2 takes key byte 2 first.
+  t.same(applyMask(Buffer.from('llo'), key, 2), hex('4d 51 58'));
+  const data = Buffer.from('abc');
+  applyMask(data, key);
+  t.same(data, Buffer.from('abc'), 'the input is left alone');
+  t.end();
+});
 
 const random = prng(0x5eed);
 const bytes = (n: number) => {

@@ -36,7 +36,7 @@ t.test('64-bit lengths: MSB set fails with 1002, over 2^53 with 1009, before any
   t.same(receiveAll(C, justBelow), [err(FrameErrorCode.MessageTooBig, 1009)], 'over the default maxPayload');
   const { events, receiver } = receive({ role: 'client', maxPayload: Infinity }, [justBelow, Buffer.alloc(10)]);
   t.same(events, [], 'with no limit, 2^53 - 1 is a length we can count');
-  t.equal(receiver.bufferedBytes, 10);
+  t.equal(receiver.bufferedBytes, 10 + 65536, 'the 10 bytes that came and 64 KiB of room, not the announced length');
   t.end();
 });
 
@@ -63,16 +63,15 @@ t.test('maxPayload applies to the whole message and is checked on the header', (
   t.end();
 });
 
-t.test('maxFragments caps the frames of one message (1009)', (t) => {
+t.test('fragments cost their bytes, not a count: maxPayload alone caps a message in many frames (1009)', (t) => {
   const frames = (n: number) => Buffer.concat(Array.from({ length: n }, (_, i) => client({ opcode: i === 0 ? 1 : 0, fin: i === n - 1, payload: 'x' })));
-  t.same(receiveAll({ role: 'server', maxFragments: 5 }, frames(5)), [msg('xxxxx')]);
-  t.same(receiveAll({ role: 'server', maxFragments: 5 }, frames(6)), [err(FrameErrorCode.TooManyFragments, 1009)]);
-  t.same(receiveAll({ role: 'server', maxFragments: 1 }, frames(1)), [msg('x')]);
-  // The default (4096) admits 4096 frames and refuses the 4097th.
-  t.same(receive(S, [frames(4096)]).events, [msg('x'.repeat(4096))]);
-  t.same(receive(S, [frames(4097)]).events, [err(FrameErrorCode.TooManyFragments, 1009)]);
+  // There is no fragment cap: 4,097 one-byte fragments (once refused with 1009) are one message.
+  t.same(receive(S, [frames(4097)]).events, [msg('x'.repeat(4097))]);
+  t.same(receiveAll({ role: 'server', maxPayload: 5 }, frames(5)), [msg('xxxxx')]);
+  t.same(receiveAll({ role: 'server', maxPayload: 5 }, frames(6)), [err(FrameErrorCode.MessageTooBig, 1009)]);
+  t.same(receiveAll({ role: 'server', maxPayload: 1 }, frames(1)), [msg('x')]);
   // The count starts again with each message.
-  t.same(receiveAll({ role: 'server', maxFragments: 2 }, Buffer.concat([frames(2), frames(2)])), [msg('xx'), msg('xx')]);
+  t.same(receiveAll({ role: 'server', maxPayload: 2 }, Buffer.concat([frames(2), frames(2)])), [msg('xx'), msg('xx')]);
   t.end();
 });
 
@@ -252,47 +251,114 @@ t.test('payloads within one chunk are views of it, unmasked in place (zero-copy)
   t.equal(sink.payloads[0].byteOffset, chunk.byteOffset + 8);
   t.equal(sink.payloads[1].buffer, chunk.buffer);
   t.equal(sink.payloads[1].toString(), 'hello');
-  // A fragmented message whose data sits in one large piece is delivered as that view, too.
+  // A large piece in a chunk that is all payload is kept as that chunk: a fragmented message held
+  // in it alone is delivered as a view of it.
   const sink2 = new RecordingSink();
   const r2 = new Receiver(C, sink2);
-  const big = Buffer.alloc(5000, 7);
-  const chunk2 = Buffer.concat([server({ opcode: 2, fin: false, payload: big }), server({ opcode: 0, payload: '' })]);
-  r2.push(chunk2);
-  t.equal(sink2.payloads[0].buffer, chunk2.buffer);
+  const big = Buffer.alloc(20000, 7);
+  const alone = Buffer.allocUnsafeSlow(big.length);
+  big.copy(alone);
+  r2.push(server({ opcode: 2, fin: false, payload: big }).subarray(0, 4));
+  r2.push(alone);
+  r2.push(server({ opcode: 0, payload: '' }));
+  t.equal(sink2.payloads[0].buffer, alone.buffer);
   t.same(sink2.payloads[0], big);
+  // A piece that shares its chunk with anything else (here its header) is copied: a view would
+  // keep the whole chunk alive.
+  const sink3 = new RecordingSink();
+  const r3 = new Receiver(C, sink3);
+  const chunk3 = Buffer.concat([server({ opcode: 2, fin: false, payload: big }), server({ opcode: 0, payload: '' })]);
+  r3.push(chunk3);
+  t.not(sink3.payloads[0].buffer, chunk3.buffer);
+  t.same(sink3.payloads[0], big);
   t.end();
 });
 
-t.test('bufferedBytes counts held header bytes, payload pieces and partial control frames', (t) => {
+t.test('bufferedBytes is the memory held: header bytes, and payload buffers at their full size', (t) => {
   const sink = new RecordingSink();
   const r = new Receiver(S, sink);
   t.equal(r.bufferedBytes, 0);
-  // Over 16 KiB: a one-frame message spanning chunks is kept piece by piece.
+  // A frame of 20,000 bytes spanning chunks: one buffer of its exact size (within 64 KiB of what came).
   const text = client({ opcode: 1, payload: Buffer.alloc(20000, 0x61) });
   r.push(Buffer.from(text.subarray(0, 3)));
   t.equal(r.bufferedBytes, 1, 'one byte of the 16-bit length');
   r.push(Buffer.from(text.subarray(3, 8 + 500)));
-  t.equal(r.bufferedBytes, 500, 'a small piece, coalesced');
+  t.equal(r.bufferedBytes, 20000, 'the message buffer, at the announced size');
   r.push(Buffer.from(text.subarray(508, 8 + 1800)));
-  t.equal(r.bufferedBytes, 1800, 'then a large one');
-  const ping = client({ opcode: 9, payload: 'abcdef' });
+  t.equal(r.bufferedBytes, 20000);
   r.push(Buffer.from(text.subarray(1808)));
-  t.equal(r.bufferedBytes, 0);
+  t.equal(r.bufferedBytes, 0, 'delivered');
+  const ping = client({ opcode: 9, payload: 'abcdef' });
   r.push(Buffer.from(ping.subarray(0, 9)));
-  t.equal(r.bufferedBytes, 3, 'three bytes of the ping payload');
+  t.equal(r.bufferedBytes, 6, 'the ping payload buffer, at its size');
   r.push(Buffer.from(ping.subarray(9)));
   t.equal(r.bufferedBytes, 0);
-  // Up to 16 KiB: gathered into one buffer of the announced size, counted whole.
-  const small = client({ opcode: 2, payload: Buffer.alloc(2000, 0x62) });
-  r.push(Buffer.from(small.subarray(0, 8 + 500)));
-  t.equal(r.bufferedBytes, 2000, 'the message buffer, at its exact size');
-  r.push(Buffer.from(small.subarray(508)));
+  // A frame of 100,000 bytes: 64 KiB of room at most beyond what came, filled by what comes next;
+  // then a chunk that is all payload is kept as it is, counted at its size.
+  const binary = Buffer.alloc(100000);
+  for (let i = 0; i < binary.length; i++) binary[i] = i & 0xff;
+  const frame = client({ opcode: 2, payload: binary });
+  const alone = (from: number, to: number) => {
+    const chunk = Buffer.allocUnsafeSlow(to - from);
+    frame.copy(chunk, 0, from, to);
+    return chunk;
+  };
+  r.push(Buffer.from(frame.subarray(0, 14 + 500)));
+  t.equal(r.bufferedBytes, 500 + 65536, '500 bytes, and 64 KiB of room');
+  r.push(alone(514, 514 + 65536));
+  t.equal(r.bufferedBytes, 500 + 65536, 'a chunk of payload fills the room (copied)');
+  r.push(alone(514 + 65536, 514 + 65536 + 20000));
+  t.equal(r.bufferedBytes, 500 + 65536 + 20000, 'a chunk of 20,000 bytes of payload, with no room left for it: kept');
+  r.push(frame.subarray(514 + 65536 + 20000, frame.length - 1));
+  t.equal(r.bufferedBytes, 100000, 'the rest but one byte, in a block with room for that byte: the payload, exactly');
+  r.push(Buffer.concat([frame.subarray(frame.length - 1), client({ opcode: 10, payload: 'x' })]));
   t.equal(r.bufferedBytes, 0);
-  t.same(sink.events, [
-    msg(Buffer.alloc(20000, 0x61)),
-    ['ping', Buffer.from('abcdef').toString('hex')],
-    msg(Buffer.alloc(2000, 0x62), true),
-  ]);
+  t.same(sink.events, [msg(Buffer.alloc(20000, 0x61)), ['ping', Buffer.from('abcdef').toString('hex')], msg(binary, true), ['pong', '78']]);
+  t.end();
+});
+
+t.test('inProgress and announcedBytes follow the frame and message in progress', (t) => {
+  const sink = new RecordingSink();
+  const r = new Receiver(S, sink);
+  const state = () => [r.inProgress, r.announcedBytes];
+  t.same(state(), [false, 0]);
+  const first = client({ opcode: 1, fin: false, payload: Buffer.alloc(300, 0x61) });
+  r.push(first.subarray(0, 1));
+  t.same(state(), [true, 0], 'one header byte: a frame has started, nothing announced yet');
+  r.push(first.subarray(1, 4));
+  t.same(state(), [true, 300], 'the length is known');
+  r.push(first.subarray(4, 100));
+  t.same(state(), [true, 300], 'payload arriving');
+  r.push(first.subarray(100));
+  t.same(state(), [true, 300], 'between the fragments of a message');
+  const ping = client({ opcode: 9, payload: 'abc' });
+  r.push(ping.subarray(0, 4));
+  t.same(state(), [true, 303], 'a control frame inside the message counts too');
+  r.push(ping.subarray(4));
+  t.same(state(), [true, 300]);
+  const last = client({ opcode: 0, payload: Buffer.alloc(50, 0x62) });
+  r.push(last.subarray(0, 2));
+  t.same(state(), [true, 350]);
+  r.push(last.subarray(2));
+  t.same(state(), [false, 0], 'the message is delivered');
+  const pong = client({ opcode: 10, payload: 'xy' });
+  r.push(pong.subarray(0, 6));
+  t.same(state(), [true, 2], 'a control frame on its own');
+  r.push(pong.subarray(6));
+  t.same(state(), [false, 0]);
+  const single = client({ opcode: 2, payload: Buffer.alloc(70000) });
+  r.push(Buffer.from(single.subarray(0, 20)));
+  t.same(state(), [true, 70000]);
+  r.push(Buffer.from(single.subarray(20)));
+  t.same(state(), [false, 0]);
+  // Ended: a Close, or a failure, leaves nothing in progress.
+  r.push(Buffer.concat([client({ opcode: 2, fin: false, payload: 'a' }), client({ opcode: 8, payload: Buffer.from([0x03, 0xe8]) }), client({ opcode: 2, fin: false, payload: 'b' }).subarray(0, 3)]));
+  t.same(state(), [false, 0], 'after a Close');
+  const failed = new Receiver(S, new RecordingSink());
+  failed.push(Buffer.concat([client({ opcode: 2, fin: false, payload: 'a' }), client({ opcode: 2, payload: 'b' })]));
+  t.equal(failed.error?.code, FrameErrorCode.ExpectedContinuation);
+  t.same([failed.inProgress, failed.announcedBytes], [false, 0], 'after a failure');
+  t.same(sink.events.map((e) => e[0]), ['ping', 'message', 'pong', 'message', 'close']);
   t.end();
 });
 
@@ -338,11 +404,18 @@ t.test('options are validated (local errors, thrown)', (t) => {
   const sink = new RecordingSink();
   t.throws(() => new Receiver({ role: 'peer' } as never, sink), { code: FrameErrorCode.InvalidOption, side: 'local' });
   t.throws(() => new Receiver(null as never, sink), { code: FrameErrorCode.InvalidOption });
+  t.throws(() => new Receiver({} as never, sink), { code: FrameErrorCode.InvalidOption, message: /role is required/ });
+  t.throws(() => new Receiver(undefined as never, sink), { code: FrameErrorCode.InvalidOption, message: /^new Receiver\(\): option role is required/ });
   t.throws(() => new Receiver({ role: 'server', maxPayload: -1 }, sink), { code: FrameErrorCode.InvalidOption });
-  t.throws(() => new Receiver({ role: 'server', maxPayload: 1.5 }, sink), { code: FrameErrorCode.InvalidOption });
-  t.throws(() => new Receiver({ role: 'server', maxFragments: 0 }, sink), { code: FrameErrorCode.InvalidOption });
-  t.throws(() => new Receiver({ role: 'server', maxFragments: NaN }, sink), { code: FrameErrorCode.InvalidOption });
-  t.ok(new Receiver({ role: 'server', maxPayload: 0, maxFragments: Infinity }, sink));
+  t.throws(() => new Receiver({ role: 'server', maxPayload: 1.5 }, sink), {
+    code: FrameErrorCode.InvalidOption,
+    message: 'new Receiver(): option maxPayload must be a whole number of bytes from 0 to 2^53 - 1, or Infinity (no limit); got 1.5 (a number).',
+  });
+  t.throws(() => new Receiver({ role: 'server', allowRsv1: 1 } as never, sink), { code: FrameErrorCode.InvalidOption, message: /allowRsv1/ });
+  // maxFragments is gone: fragments cost their bytes against maxPayload. Passing it is a mistake, said so.
+  t.throws(() => new Receiver({ role: 'server', maxFragments: 4096 } as never, sink), { code: FrameErrorCode.InvalidOption, message: /unknown option "maxFragments"/ });
+  t.ok(new Receiver({ role: 'server', maxPayload: 0, allowRsv1: false }, sink));
+  t.ok(new Receiver({ role: 'server', maxPayload: Infinity, allowRsv1: undefined }, sink));
   t.same(receiveAll({ role: 'server', maxPayload: 0 }, client({ opcode: 1 })), [msg('')]);
   t.end();
 });

@@ -18,7 +18,7 @@ import { fuzzRun, split, type Random } from './run.js';
 import { RecordingSink, mutate, noise, validStream, type Limits } from './wire.js';
 
 const run = fuzzRun(import.meta.url, { seed: 0x5e7e, slice: 200, sliceSeconds: 20, longSeconds: 120 });
-const LIMITS: Limits = { role: 'server', maxPayload: 4096, maxFragments: 16, allowRsv1: false };
+const LIMITS: Limits = { role: 'server', maxPayload: 4096, allowRsv1: false };
 const KEY = 'dGhlIHNhbXBsZSBub25jZQ==';
 /** A hang guard, not a timing assertion: a case that has not ended after this long is a failure. */
 const STUCK_MS = 10_000;
@@ -147,7 +147,6 @@ t.test(`whole-server fuzz (seed ${run.seed})`, async (t) => {
     path: PATH,
     protocols: PROTOCOLS,
     maxPayload: LIMITS.maxPayload,
-    maxFragments: LIMITS.maxFragments,
     handshakeTimeout: 5000,
     closeTimeout: 1000,
   });

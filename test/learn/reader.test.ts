@@ -42,7 +42,7 @@ function verdict(seen: Seen): unknown[] {
 /** The Receiver's conclusion on the same bytes, pings and pongs left out (the reader reports them as frames). */
 function receiverVerdict(from: Side, stream: Buffer, allowRsv1 = false): unknown[] {
   const sink = new RecordingSink();
-  const receiver = new Receiver({ role: from === 'client' ? 'server' : 'client', maxPayload: Infinity, maxFragments: Infinity, allowRsv1 }, sink);
+  const receiver = new Receiver({ role: from === 'client' ? 'server' : 'client', maxPayload: Infinity, allowRsv1 }, sink);
   receiver.push(Buffer.from(stream));
   return sink.events.filter((e) => e[0] !== 'ping' && e[0] !== 'pong');
 }

@@ -448,7 +448,10 @@ export class Driver implements Timed {
     const callbacks = this.writeCallbacks;
     this.writeCallbacks = undefined;
     const done = callbacks === undefined ? undefined : (error?: Error | null) => {
-      for (const callback of callbacks) callback(error ?? undefined);
+      // Node calls a corked batch's callbacks without an error when the socket is destroyed before
+      // writing it: a destroyed socket means the bytes never went out.
+      const failed = error ?? (socket.destroyed ? notWritten() : undefined);
+      for (const callback of callbacks) callback(failed);
     };
     if (chunks.length === 1) {
       socket.write(chunks[0], done);
@@ -493,7 +496,7 @@ export class Driver implements Timed {
     const callbacks = this.writeCallbacks;
     this.writeCallbacks = undefined;
     if (callbacks !== undefined) {
-      const error = new WebSocketError('WS_ERR_NOT_OPEN', 'The connection closed before the data was written.', { side: 'local' });
+      const error = notWritten();
       for (const callback of callbacks) callback(error);
     }
     this.conn.transportClosed();
@@ -568,3 +571,7 @@ export class Driver implements Timed {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+function notWritten(): WebSocketError {
+  return new WebSocketError('WS_ERR_NOT_OPEN', 'The connection closed before the data was written.', { side: 'local' });
+}

@@ -178,11 +178,8 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
     if (typeof protocols === 'string') offered = [protocols];
     else if (Array.isArray(protocols)) offered = protocols;
     else if (protocols !== undefined) opts = protocols;
+    // (Messages are delivered from the next turn on: the caller attaches listeners right after this.)
     openClient(this, address, offered === undefined ? opts : { ...opts, protocols: offered }, noop);
-    // Listeners are attached right after the constructor returns: start delivering after that.
-    this.handshakeDone = (error) => {
-      if (error === undefined) setImmediate(() => this.driver!.start());
-    };
   }
 
   get CONNECTING(): 0 {

@@ -260,3 +260,64 @@ t.test("a client connecting from another local address, and ws's TLS options at 
   single.close();
   await next(single, 'close');
 });
+
+t.test('the last corners: onerror gets an ErrorEvent; unknown types; callbacks of bytes never written; end before open', async (t) => {
+  const refused = new WebSocket('ws://127.0.0.1:1/');
+  const got = new Promise<{ type: string; message: string; error: { code: string } }>((resolve) => {
+    refused.onerror = resolve as never;
+  });
+  t.type(refused.onerror, 'function');
+  t.equal(refused.onclose, null);
+  refused.onclose = () => {};
+  t.type(refused.onclose, 'function');
+  const event = await got;
+  t.match(event, { type: 'error', message: /Could not connect/, error: { code: 'WS_ERR_CONNECT' } });
+  refused.removeEventListener('nothing' as 'open', () => {});
+  refused.removeEventListener('open', () => {}, );
+  refused.onerror = null;
+  t.equal(refused.onerror, null);
+
+  // A send whose bytes wait behind a peer that does not read, when the socket goes: its callback hears why.
+  const server = await listen(t, { highWaterMark: 1024 });
+  const connected = next<[WebSocket]>(server, 'connection');
+  const peer = new WsWebSocket(server.url);
+  await next(peer, 'open');
+  const [ws] = await connected;
+  (peer as unknown as { _socket: { pause(): void } })._socket.pause();
+  const big = Buffer.alloc(1024 * 1024);
+  let result: Error | undefined | 'pending' = 'pending';
+  for (let i = 0; i < 50; i++) ws.send(big);
+  ws.send('last', (error) => (result = error));
+  await new Promise((r) => setTimeout(r, 50));
+  ws.terminate();
+  await next(ws, 'close');
+  t.match(result, { code: 'WS_ERR_NOT_OPEN' }, 'the callback of bytes never written gets an error');
+  peer.terminate();
+
+  // A stream ended before its socket opened closes it once open.
+  const { url } = await wsEcho(t);
+  const early = new WebSocket(url);
+  const stream = createWebSocketStream(early);
+  stream.resume();
+  stream.end();
+  await next(early, 'close');
+  t.equal(early.readyState, WebSocket.CLOSED);
+});
+
+t.test('a heartbeat answered each time keeps the connection; a headers line without a colon; shouldHandle without a url', async (t) => {
+  const server = await listen(t, { heartbeatInterval: 30, path: '/p' });
+  const client = new WsWebSocket(`${server.url}`);
+  await next(client, 'open');
+  let pings = 0;
+  client.on('ping', () => pings++);
+  for (let i = 0; i < 100 && pings < 4; i++) await new Promise((r) => setTimeout(r, 20));
+  t.ok(pings >= 4, `${pings} pings answered`);
+  t.equal(client.readyState, WsWebSocket.OPEN, 'still open');
+  client.terminate();
+  t.equal(server.shouldHandle({}), false);
+  server.on('headers', (headers) => headers.push('X-Flag'));
+  const second = new WsWebSocket(server.url);
+  const [upgrade] = await next<[http.IncomingMessage]>(second, 'upgrade');
+  t.equal(upgrade.headers['x-flag'], '', 'a line without a colon is a header with an empty value');
+  second.terminate();
+});

@@ -162,8 +162,8 @@ export class Driver implements Timed {
   }
 
   /** Server: accept the upgrade; the 101 goes out. */
-  accept(protocol: string, extensions: string, headers?: Record<string, string>): void {
-    this.conn.accept({ protocol: protocol === '' ? undefined : protocol, extensions, headers });
+  accept(protocol: string, headers?: Record<string, string>): void {
+    this.conn.accept({ protocol: protocol === '' ? undefined : protocol, headers });
     this.settle();
   }
 

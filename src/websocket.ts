@@ -360,6 +360,20 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
   }
 
   /**
+   * For broadcasts: `null` (no compression: the plain frame), a key (compression without context
+   * takeover: the frame compressed once for every connection with that key), or `undefined`.
+   * @internal
+   */
+  get shareKey(): string | null | undefined {
+    return this.driver === undefined ? null : this.driver.conn.shareKey;
+  }
+
+  /** The frame of a whole message as this connection sends it, to share with its key. @internal */
+  encodeMessage(payload: Buffer, isBinary: boolean): Buffer {
+    return this.driver!.conn.encodeMessage(payload, isBinary);
+  }
+
+  /**
    * Queues bytes that already form a complete frame, encoded once for many recipients.
    * @returns as {@link send}.
    * @internal

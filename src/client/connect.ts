@@ -12,6 +12,7 @@ import { buildClientRequest } from '../handshake/index.js';
 import { Connection } from '../connection/connection.js';
 import { Driver } from '../driver.js';
 import { CONNECTION_RULES, driverSettings } from '../server/settings.js';
+import { clientCompression, type ClientDeflateOptions } from '../server/compression.js';
 import { WebSocket, type ConnectionOptions } from '../websocket.js';
 
 /** Options of {@link connect}. All are validated when `connect` is called. */
@@ -28,6 +29,12 @@ export interface ClientOptions extends ConnectionOptions {
   tls?: tls.ConnectionOptions;
   /** Whether to check the server's certificate for `wss://` (default true: turn off only in tests). */
   rejectUnauthorized?: boolean;
+  /**
+   * permessage-deflate (RFC 7692): offered by default, as browsers do (`permessage-deflate;
+   * client_max_window_bits`), and used if the server accepts; `false` offers nothing; an object
+   * sets what is offered and the compressor (`threshold`, `level`, `memLevel`).
+   */
+  perMessageDeflate?: boolean | ClientDeflateOptions;
   /** ws's TLS options at the top level (as https.request takes them): the same as in `tls`. */
   ca?: tls.ConnectionOptions['ca'];
   cert?: tls.ConnectionOptions['cert'];
@@ -64,6 +71,7 @@ const CLIENT_RULES = {
   localAddress: rule.string,
   family: rule.oneOf(4, 6, 0),
   textAsBuffer: rule.boolean,
+  perMessageDeflate: rule.either(rule.boolean, rule.object),
   protocolVersion: { accepts: '13, the only version (RFC 6455 §4.1)', check: (v: unknown) => v === 13 },
   followRedirects: { accepts: 'false: redirects are not followed (a 3xx fails with WS_ERR_HANDSHAKE_STATUS and carries the response)', check: (v: unknown) => v === false },
   skipUTF8Validation: { accepts: 'false: text is always validated (RFC 6455 §8.1)', check: (v: unknown) => v === false },
@@ -71,7 +79,6 @@ const CLIENT_RULES = {
 
 /** ws's client options that do something else here, or nothing. */
 const CLIENT_FOREIGN = {
-  perMessageDeflate: 'is not supported: no compression is offered.',
   maxRedirects: 'is not supported: redirects are not followed.',
   autoPong: 'is not supported: Pings are always answered (RFC 6455 §5.5.2).',
   createConnection: 'is not supported: the client opens its own net or tls socket.',
@@ -108,7 +115,13 @@ export function openClient(
   done: (error: WebSocketError | undefined) => void,
 ): void {
   checkOptions('connect()', options, CLIENT_RULES, CLIENT_FOREIGN);
-  const built = buildClientRequest(url, { protocols: options.protocols, origin: options.origin, headers: options.headers });
+  const compression = clientCompression(options.perMessageDeflate, 'connect(): perMessageDeflate');
+  const built = buildClientRequest(url, {
+    protocols: options.protocols,
+    origin: options.origin,
+    headers: options.headers,
+    perMessageDeflate: compression?.policy,
+  });
   const { ca, cert, key, pfx, passphrase, servername, localAddress, family } = options;
   const where = { host: built.host, port: built.port, localAddress, family };
   const socket: Duplex = built.secure
@@ -122,8 +135,9 @@ export function openClient(
     : net.connect(where);
   const conn = new Connection({
     role: 'client',
-    offer: { request: built.request, key: built.key, protocols: options.protocols },
+    offer: { request: built.request, key: built.key, protocols: options.protocols, perMessageDeflate: compression?.policy },
     maxPayload: options.maxPayload,
+    compression: compression?.settings,
   });
   const driver = new Driver(socket, conn, driverSettings(options, options.handshakeTimeout), ws, undefined);
   ws.url = String(url);

@@ -44,6 +44,9 @@ import {
   type UpgradeOptions,
 } from '../handshake/index.js';
 import { WebSocketError, type ErrorCode } from '../errors.js';
+import type { DeflateClientPolicy, DeflateParameters, DeflateServerPolicy } from '../handshake/permessage-deflate.js';
+import { Deflater, Inflater, codecOptions } from '../deflate/index.js';
+import { encodeFrame } from '../frames/index.js';
 import { Outbox } from './outbox.js';
 
 /** The four states of RFC 6455 (§4.1, §7), numbered as the WHATWG WebSocket's `readyState`. */
@@ -86,6 +89,18 @@ export interface ServerPolicy extends HeadParserOptions {
   allowedOrigins?: UpgradeOptions['allowedOrigins'];
   /** Plain HTTP requests are reported as 'http' events (someone serves them) instead of answered 426. */
   serveHttp?: boolean;
+  /** Accept permessage-deflate (RFC 7692) under this policy. */
+  perMessageDeflate?: DeflateServerPolicy;
+}
+
+/** How this side compresses once permessage-deflate is agreed (see src/deflate). */
+export interface CompressionSettings {
+  /** Messages shorter than this many bytes go uncompressed. Default 1024. */
+  threshold?: number;
+  /** zlib's level, 0..9 or -1 for its default. */
+  level?: number;
+  /** zlib's memLevel, 1..9. */
+  memLevel?: number;
 }
 
 /** What a client offered, to check the server's answer against (§4.1). */
@@ -95,11 +110,13 @@ export interface ClientOffer {
   key: string;
   protocols?: readonly string[];
   extensions?: readonly string[];
+  /** Offered permessage-deflate under this policy: the answer is checked against it (RFC 7692 §5). */
+  perMessageDeflate?: DeflateClientPolicy;
 }
 
 export type ConnectionRole =
-  | { role: 'server'; policy?: ServerPolicy; maxPayload?: number }
-  | { role: 'client'; offer: ClientOffer; maxPayload?: number };
+  | { role: 'server'; policy?: ServerPolicy; maxPayload?: number; compression?: CompressionSettings }
+  | { role: 'client'; offer: ClientOffer; maxPayload?: number; compression?: CompressionSettings };
 
 /** Where CONNECTING is up to (one public `state`; this only says what CONNECTING waits for). */
 const HEAD = 0;
@@ -138,6 +155,9 @@ export class Connection implements ReceiverSink {
   private reported = false;
   /** Opcode of the message being sent in fragments, or -1 between messages. */
   private sendingOpcode = -1;
+  /** permessage-deflate's codec, once agreed (RFC 7692 §7.2). */
+  private deflater: Deflater | undefined;
+  private inflater: Inflater | undefined;
 
   constructor(options: ConnectionRole) {
     this.options = options;
@@ -266,9 +286,15 @@ export class Connection implements ReceiverSink {
     if (result.state === 'error') return this.refuseWith(result.error, undefined);
     const offer = this.options.offer;
     // §4.1: the client MUST validate the server's response; any failure fails the connection.
-    const check = validateServerResponse(result.head, { key: offer.key, protocols: offer.protocols, extensions: offer.extensions });
+    const check = validateServerResponse(result.head, {
+      key: offer.key,
+      protocols: offer.protocols,
+      extensions: offer.extensions,
+      perMessageDeflate: offer.perMessageDeflate,
+    });
     if (!check.ok) return this.refuseWith(check.error, undefined);
-    this.open(check.protocol ?? '', result.head.headers['sec-websocket-extensions'] as string | undefined ?? '', result.head, result.rest);
+    const extensions = (result.head.headers['sec-websocket-extensions'] as string | undefined) ?? '';
+    this.open(check.protocol ?? '', extensions, check.deflate, result.head, result.rest);
   }
 
   /** Server: the request head is complete. Validate it (§4.2.1) and report what it asks for. */
@@ -280,7 +306,11 @@ export class Connection implements ReceiverSink {
       this.queue.push({ type: 'http', request });
       return;
     }
-    const decision = validateUpgrade(request, { protocols: policy.protocols, allowedOrigins: policy.allowedOrigins });
+    const decision = validateUpgrade(request, {
+      protocols: policy.protocols,
+      allowedOrigins: policy.allowedOrigins,
+      perMessageDeflate: policy.perMessageDeflate,
+    });
     if (!decision.ok) return this.refuseWith(decision.error, decision.response);
     // The resource is the target's path and query, also for an absolute-form target (RFC 9112 §3.2.2).
     if (policy.path !== undefined && pathOf(decision.resource) !== policy.path) {
@@ -296,10 +326,11 @@ export class Connection implements ReceiverSink {
 
   /**
    * Server: accept the upgrade the 'upgrade' event reported: the 101 response (§4.2.2 step 5) is
-   * queued and the connection is OPEN. `protocol` must be one the client offered.
+   * queued and the connection is OPEN. `protocol` must be one the client offered. The extensions
+   * answered are the permessage-deflate agreement the policy reached, if any.
    * Throws (a local error) when there is nothing to accept or the protocol was not offered.
    */
-  accept(options: { protocol?: string; extensions?: string; headers?: HeaderInput } = {}): void {
+  accept(options: { protocol?: string; headers?: HeaderInput } = {}): void {
     this.expect(this.offer !== undefined && this._state === ReadyState.CONNECTING, 'accept');
     const offer = this.offer!;
     if (options.protocol !== undefined && !offer.offeredProtocols.includes(options.protocol)) {
@@ -308,13 +339,14 @@ export class Connection implements ReceiverSink {
         side: 'local',
       });
     }
+    const extensions = offer.deflate?.response ?? '';
     // Built before any state changes: invalid extra headers throw and leave the verdict open.
-    const response = buildAcceptResponse(offer.accept, options);
+    const response = buildAcceptResponse(offer.accept, { ...options, extensions });
     this.outbox.raw(response);
     this.offer = undefined;
     const early = this.early ?? EMPTY;
     this.early = undefined;
-    this.open(options.protocol ?? '', options.extensions ?? '', undefined, early);
+    this.open(options.protocol ?? '', extensions, offer.deflate?.params, undefined, early);
   }
 
   /**
@@ -352,10 +384,16 @@ export class Connection implements ReceiverSink {
     this.end();
   }
 
-  private open(protocol: string, extensions: string, response: ResponseHead | undefined, rest: Buffer): void {
+  private open(protocol: string, extensions: string, deflate: DeflateParameters | undefined, response: ResponseHead | undefined, rest: Buffer): void {
     this.step = HANDSHAKE_DONE;
     this._state = ReadyState.OPEN;
-    this.receiver = new Receiver({ role: this.role, maxPayload: this.options.maxPayload }, this);
+    if (deflate !== undefined) {
+      // RFC 7692 §7.1: the server_* parameters bind the server's compressor, client_* the client's.
+      const codec = codecOptions(deflate, this.role);
+      this.deflater = new Deflater({ ...this.options.compression, ...codec.deflater });
+      this.inflater = new Inflater({ ...codec.inflater, maxPayload: this.options.maxPayload });
+    }
+    this.receiver = new Receiver({ role: this.role, maxPayload: this.options.maxPayload, inflate: this.inflater }, this);
     this.queue.push({ type: 'open', protocol, extensions, response });
     // Frames the peer sent right behind the handshake are frames like any other.
     if (rest.length > 0) this.receive(rest);
@@ -373,9 +411,41 @@ export class Connection implements ReceiverSink {
     let opcode: number = Opcode.Continuation;
     if (this.sendingOpcode === -1) opcode = isBinary ? Opcode.Binary : Opcode.Text;
     this.sendingOpcode = fin ? -1 : opcode === Opcode.Continuation ? this.sendingOpcode : opcode;
+    const deflater = this.deflater;
+    if (deflater !== undefined && fin && opcode !== Opcode.Continuation) {
+      // RFC 7692 §7.2.1: a whole message is compressed and sent with RSV1 on its (one) frame. A
+      // message sent in fragments goes uncompressed: the extension allows it, message by message.
+      // (A string too short to reach the threshold is never encoded just to find that out.)
+      const bytes = typeof data !== 'string' ? data : data.length * 3 < deflater.threshold ? undefined : Buffer.from(data, 'utf8');
+      if (bytes !== undefined) {
+        const compressed = deflater.compress(bytes);
+        if (compressed !== undefined) {
+          this.outbox.frame(opcode, compressed, true, true);
+          return true;
+        }
+        data = bytes;
+      }
+    }
     if (typeof data === 'string') this.outbox.text(data, fin, opcode);
     else this.outbox.frame(opcode, data, fin);
     return true;
+  }
+
+  /**
+   * What a broadcast may share with this connection: `null` when it compresses nothing (the plain
+   * frame), a key when it compresses without context takeover (every connection with that key
+   * gets the same bytes: compressed once), or `undefined` with context takeover (its bytes depend
+   * on its history: it compresses its own copy).
+   */
+  get shareKey(): string | null | undefined {
+    return this.deflater === undefined ? null : this.deflater.shareKey;
+  }
+
+  /** The complete frame of a whole message as this connection would send it, for every connection with its {@link shareKey}. */
+  encodeMessage(payload: Buffer, isBinary: boolean): Buffer {
+    const opcode = isBinary ? Opcode.Binary : Opcode.Text;
+    const compressed = this.deflater?.compress(payload);
+    return Buffer.concat(encodeFrame(opcode, compressed ?? payload, { rsv1: compressed !== undefined }));
   }
 
   /** Queues bytes that are already a complete frame (a broadcast, encoded once for many). */
@@ -441,6 +511,9 @@ export class Connection implements ReceiverSink {
     this.early = undefined;
     this.head = undefined;
     this.receiver = undefined;
+    // Pooled zlib engines go back; a connection's own window is freed.
+    this.deflater?.close();
+    this.inflater?.close();
     // The code is read when the event is taken: a Close parsed before TCP ended but not yet taken
     // still decides it.
     this.queue.push(CLOSED);

@@ -16,8 +16,27 @@ import { Opcode } from './opcodes.js';
 import { PayloadBuffer } from './payload-buffer.js';
 import { isValidUtf8, Utf8Validator } from './utf8.js';
 
-/** Options of {@link Receiver}. `maxPayload` caps each MESSAGE, all its fragments together. */
-export type ReceiverOptions = DecoderOptions;
+/**
+ * An extension that turns a compressed message back into its payload as it arrives — the inflater
+ * of permessage-deflate (RFC 7692 §7.2.2). Each returns the payload bytes it produced (in memory
+ * of their own), or the error that fails the connection (1007 for data that does not inflate,
+ * 1009 for a message that would inflate past its limit).
+ */
+export interface MessageInflater {
+  /** The next piece of the compressed message, in order. */
+  write(piece: Buffer): Buffer[] | WebSocketError;
+  /** The message's last frame is in: finish it. */
+  end(): Buffer[] | WebSocketError;
+}
+
+/**
+ * Options of {@link Receiver}. `maxPayload` caps each MESSAGE, all its fragments together, as it
+ * comes on the wire; `inflate` (which also allows RSV1) inflates messages that carry RSV1, and its
+ * own limit caps what they inflate to.
+ */
+export interface ReceiverOptions extends DecoderOptions {
+  inflate?: MessageInflater;
+}
 
 /** Where the Receiver delivers what it decodes. Callbacks run synchronously inside `push`. */
 export interface ReceiverSink {
@@ -59,8 +78,15 @@ export class Receiver extends FrameDecoder {
   /** A control frame payload that spans chunks (≤ 125 bytes, §5.5). */
   private control: Buffer | undefined = undefined;
 
+  /** The inflater of compressed messages, when an extension negotiated one. */
+  private readonly inflate: MessageInflater | undefined;
+  /** The message being received is compressed and is being inflated piece by piece. */
+  private inflating = false;
+
   constructor(options: ReceiverOptions, sink: ReceiverSink) {
-    super(options, 'new Receiver()');
+    const { inflate, ...decoder } = options;
+    super({ ...decoder, allowRsv1: inflate !== undefined || decoder.allowRsv1 === true }, 'new Receiver()');
+    this.inflate = inflate;
     this.sink = sink;
   }
 
@@ -106,7 +132,11 @@ export class Receiver extends FrameDecoder {
       this.inMessage = true;
       this.messageBinary = opcode === Opcode.Binary;
       this.messageRsv1 = this.rsv1;
-      this.validate = opcode === Opcode.Text && !this.rsv1;
+      this.inflating = this.rsv1 && this.inflate !== undefined;
+      // Text is validated as it arrives — after inflating, when it comes compressed (RFC 7692 §8.1
+      // applies to the payload, not to the compressed bytes). Without an inflater a compressed
+      // message is handed on as it is, for whoever negotiated it.
+      this.validate = opcode === Opcode.Text && (!this.rsv1 || this.inflating);
       this.messageLength = 0;
       this.utf8?.reset();
     }
@@ -121,6 +151,10 @@ export class Receiver extends FrameDecoder {
   protected onFramePayload(payload: Buffer): void {
     const opcode = this.opcode;
     if (opcode >= 8) return this.controlFrame(payload);
+    if (this.inflating) {
+      if (this.inflatePiece(payload) && this.fin) this.finishInflating();
+      return;
+    }
     if (this.fin && opcode !== Opcode.Continuation) {
       // The fast path: a whole message in one frame within one chunk, delivered as a view of it.
       this.inMessage = false;
@@ -140,7 +174,36 @@ export class Receiver extends FrameDecoder {
       this.control = undefined;
       return this.controlFrame(control);
     }
+    if (this.inflating) {
+      if (this.inflatePiece(piece) && last && this.fin) this.finishInflating();
+      return;
+    }
     if (this.addData(piece) && last && this.fin) this.finishMessage();
+  }
+
+  /** A piece of a compressed message: inflate it, validate and keep what comes out. Fail fast. */
+  private inflatePiece(piece: Buffer): boolean {
+    return this.addInflated(this.inflate!.write(piece));
+  }
+
+  /** The compressed message's last frame is in: the rest of its payload, then the message. */
+  private finishInflating(): void {
+    if (!this.addInflated(this.inflate!.end())) return;
+    this.inflating = false;
+    this.finishMessage();
+  }
+
+  private addInflated(pieces: Buffer[] | WebSocketError): boolean {
+    if (pieces instanceof WebSocketError) {
+      this.failWith(pieces);
+      return false;
+    }
+    for (const out of pieces) {
+      // The inflater bounds the total; room grows with what came out (no header announces it).
+      const announced = this.payload.length + out.length;
+      if (!this.addData(out, announced, this.maxPayload)) return false;
+    }
+    return true;
   }
 
   protected onFailure(error: WebSocketError): void {
@@ -148,14 +211,17 @@ export class Receiver extends FrameDecoder {
     this.sink.onError(error);
   }
 
-  /** Validates (fail fast: §8.1 allows failing as soon as the text is known to be invalid) and stores. */
-  private addData(piece: Buffer): boolean {
+  /**
+   * Validates (fail fast: §8.1 allows failing as soon as the text is known to be invalid) and
+   * stores. `announced` and `limit` size the payload buffer's room (see payload-buffer.ts): by
+   * default, what the headers announced.
+   */
+  private addData(piece: Buffer, announced = this.messageLength, limit = this.fin ? this.messageLength : this.maxPayload): boolean {
     if (this.validate && !(this.utf8 ??= new Utf8Validator()).write(piece, 0, piece.length)) {
       this.invalidUtf8();
       return false;
     }
-    // The message may grow to maxPayload, or, from its final frame on, to what is announced.
-    if (piece.length !== 0) this.payload.add(piece, this.messageLength, this.fin ? this.messageLength : this.maxPayload);
+    if (piece.length !== 0) this.payload.add(piece, announced, limit);
     return true;
   }
 
@@ -189,6 +255,7 @@ export class Receiver extends FrameDecoder {
   /** Drops the message in progress. */
   private release(): void {
     this.inMessage = false;
+    this.inflating = false;
     this.payload.clear();
     this.control = undefined;
   }

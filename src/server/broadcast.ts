@@ -1,8 +1,10 @@
 /**
  * One message to many connections, framed once: the frame's bytes are built a single time and the
  * same Buffer is queued for every recipient, so a broadcast to N clients costs one encoding and
- * one allocation, not N. The slow-recipient policy lives here, in one place, for the server's
- * `broadcast` and the registration hub alike.
+ * one allocation, not N. With permessage-deflate the message is compressed once for all the
+ * recipients that share compression parameters without context takeover (RFC 7692 §7.1.1); only
+ * a recipient with context takeover compresses its own copy. The slow-recipient policy lives here,
+ * in one place, for the server's `broadcast` and the registration hub alike.
  */
 import { Opcode, encodeFrame } from '../frames/index.js';
 import { WebSocket, toBuffer, type SendData } from '../websocket.js';
@@ -41,7 +43,8 @@ const BUDGET_REASON = 'try again later: the server is over its outgoing budget';
 export function broadcast(recipients: Iterable<WebSocket>, data: SendData, options: BroadcastOptions = {}): number {
   const isBinary = options.binary ?? typeof data !== 'string';
   const payload = typeof data === 'string' ? Buffer.from(data, 'utf8') : toBuffer(data);
-  const frame = Buffer.concat(encodeFrame(isBinary ? Opcode.Binary : Opcode.Text, payload));
+  let plain: Buffer | undefined;
+  const compressed = new Map<string, Buffer>();
   const limit = options.slowClient?.maxBufferedAmount ?? DEFAULT_SLOW_CLIENT_BYTES;
   const budget = options.slowClient?.maxTotalBufferedAmount ?? DEFAULT_BROADCAST_BUDGET;
   const closeSlow = options.slowClient?.policy === 'close';
@@ -53,7 +56,17 @@ export function broadcast(recipients: Iterable<WebSocket>, data: SendData, optio
       if (closeSlow) client.shed(1008, SLOW_REASON);
       continue;
     }
-    client.sendEncoded(frame);
+    const key = client.shareKey;
+    if (key === undefined) {
+      // Context takeover: its compressed bytes depend on what it sent before.
+      client.send(payload, { binary: isBinary });
+    } else if (key === null) {
+      client.sendEncoded((plain ??= Buffer.concat(encodeFrame(isBinary ? Opcode.Binary : Opcode.Text, payload))));
+    } else {
+      let frame = compressed.get(key);
+      if (frame === undefined) compressed.set(key, (frame = client.encodeMessage(payload, isBinary)));
+      client.sendEncoded(frame);
+    }
     sent.push(client);
     total += client.bufferedAmount;
   }

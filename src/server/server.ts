@@ -22,6 +22,7 @@ import { broadcast, type SlowClientPolicy } from './broadcast.js';
 import { callbackVerdict, readHttpResponse, readProtocol, readVerdict, runHook, type HttpResponse, type Verdict } from './hooks.js';
 import { CONNECTION_RULES, driverSettings } from './settings.js';
 import { UpgradeRequest, type HttpRequest } from './request.js';
+import { serverCompression, type ServerDeflateOptions } from './compression.js';
 
 export type { HttpResponse } from './hooks.js';
 export type { HttpRequest } from './request.js';
@@ -102,6 +103,15 @@ export interface ServerOptions extends ConnectionOptions, HeadParserOptions {
   /** Serves plain HTTP requests (no Upgrade header), e.g. a page: `(request) => { status, headers?, body? }`; without it they get 426. */
   httpHandler?: (request: HttpRequest) => HttpResponse | Promise<HttpResponse>;
   /**
+   * permessage-deflate (RFC 7692). Default false, as in ws and uWebSockets: compression costs CPU
+   * on every message and pays only for compressible data. `true` is the memory-bounded mode (no
+   * context takeover either way: no zlib state held by an idle connection, and a broadcast is
+   * compressed once); an object sets the parameters (`serverNoContextTakeover`,
+   * `clientNoContextTakeover`, `serverMaxWindowBits`, `clientMaxWindowBits`) and the compressor
+   * (`threshold` in bytes, default 1024; `level`; `memLevel`), with context takeover unless it says not.
+   */
+  perMessageDeflate?: boolean | ServerDeflateOptions;
+  /**
    * What {@link WebSocketServer.broadcast} does with recipients that are not keeping up: one over
    * `maxBufferedAmount` (default 1 MiB) is skipped for that message ('skip', the default) or shed
    * ('close': its backlog dropped, closed with 1008); past `maxTotalBufferedAmount` for all
@@ -160,11 +170,11 @@ const SERVER_RULES = {
   verifyClient: rule.function,
   httpHandler: rule.function,
   slowClient: rule.object,
+  perMessageDeflate: rule.either(rule.boolean, rule.object),
 };
 
 /** ws's option names that do something else here, with what to use instead. */
 const SERVER_FOREIGN = {
-  perMessageDeflate: 'is not supported: compression offers are declined.',
   skipUTF8Validation: 'is not supported: text is always validated (RFC 6455 §8.1).',
   autoPong: 'is not supported: Pings are always answered (RFC 6455 §5.5.2).',
   backlog: 'is not supported: the listen backlog is Node\'s default.',
@@ -204,6 +214,7 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
   private readonly options: ServerOptions;
   private readonly settings: DriverSettings;
   private readonly policy: ServerPolicy;
+  private readonly compression: ReturnType<typeof serverCompression>;
   private readonly listener: net.Server | undefined;
   private readonly secureContext: tls.SecureContext | undefined;
   /** The 'upgrade' listener on a shared `server`. */
@@ -229,7 +240,9 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
     checkOptions('new WebSocketServer(): slowClient', options.slowClient, SLOW_CLIENT_RULES);
     this.options = options;
     this.settings = driverSettings(options, options.handshakeTimeout);
+    this.compression = serverCompression(options.perMessageDeflate, 'new WebSocketServer(): perMessageDeflate');
     this.policy = {
+      perMessageDeflate: this.compression?.policy,
       maxHeadSize: options.maxHeadSize,
       maxHeaderCount: options.maxHeaderCount,
       path: options.path,
@@ -463,7 +476,7 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
     ws.tracker = this.tracker;
     ws.textAsBuffer = this.options.textAsBuffer === true;
     try {
-      driver.accept(protocol, '', headers);
+      driver.accept(protocol, headers);
     } catch (cause) {
       // A header a 'headers' listener added that cannot be sent (a bad name, CR LF, a reserved one).
       return this.hookFailed(driver, hookErrorFrom("the 'headers' event's listener", cause));
@@ -535,7 +548,7 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
 
   /** A connection in its opening handshake, under the server's eye until it is accepted or gone. */
   private track(socket: Duplex, callback: ((ws: WebSocket, request: HttpRequest) => void) | undefined, request?: IncomingMessage): Driver {
-    const conn = new Connection({ role: 'server', policy: this.policy, maxPayload: this.options.maxPayload });
+    const conn = new Connection({ role: 'server', policy: this.policy, maxPayload: this.options.maxPayload, compression: this.compression?.settings });
     const driver = new Driver(socket, conn, this.settings, undefined, this);
     this.pending.set(socket, { driver, callback, request });
     // One shared listener finds its server on the socket: nothing allocated per connection.

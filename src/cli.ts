@@ -251,6 +251,7 @@ async function clientEcho(argv: string[], io: CliIO): Promise<number> {
   }
   const ws = await connect(positionals[0], connectionFlags(values));
   ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
+  io.out(`connected to ${positionals[0]}; echoing until the server closes`);
   const [code, reason, wasClean] = await new Promise<[number, string, boolean]>((resolve) =>
     ws.once('close', (...args) => resolve(args)),
   );

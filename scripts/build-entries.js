@@ -13,9 +13,9 @@
 // The names come from the declarations TypeScript emitted (dist/cjs/**/index.d.ts), checked against
 // what the compiled modules really export, so an export added to src/ reaches both faces or the
 // build fails saying which.
-import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 
@@ -63,7 +63,7 @@ function declaredExports(modules) {
       const isValue = (target.flags & ts.SymbolFlags.Value) !== 0;
       const isType = (target.flags & ts.SymbolFlags.Type) !== 0;
       if (isValue) values.push(name);
-      // `export type { X }` (or an interface) cannot be aliased with `export import`: say so.
+      // A re-export made with `export type` cannot be aliased with `export import` (root.d.ts).
       const typeOnly = !isValue && symbol.flags & ts.SymbolFlags.Alias && checker.getTypeOnlyAliasDeclaration(symbol) !== undefined;
       const generic = (target.declarations ?? []).some((d) => (d.typeParameters?.length ?? 0) > 0);
       if (isType) types.push({ name, typeOnly: typeOnly || !isValue, generic });
@@ -71,6 +71,15 @@ function declaredExports(modules) {
     out.set(modules[i], { values: values.sort(), types: types.sort((a, b) => a.name.localeCompare(b.name)) });
   }
   return out;
+}
+
+// The ESM build beside them (dist/*.js, what the CLI and bench/ run) emits no declarations since
+// the package's types moved to dist/cjs and dist/esm: remove those an older build left, so that
+// `npm pack` cannot ship two sets of types.
+for (const entry of readdirSync(join(ROOT, 'dist'), { recursive: true, withFileTypes: true })) {
+  const path = join(entry.parentPath, entry.name);
+  const top = relative(join(ROOT, 'dist'), path).split(sep)[0];
+  if (entry.isFile() && entry.name.endsWith('.d.ts') && !['cjs', 'esm', 'web'].includes(top)) rmSync(path);
 }
 
 // `npm start` runs this on every start: when nothing it reads changed since its last run, stop.

@@ -1,7 +1,7 @@
 // The package as a user gets it: built, packed with `npm pack`, and installed from the tarball into
 // an empty project with `npm install --offline` (it has no dependencies, so no registry is needed).
-// Used by pack.test.ts and readme.test.ts. Every child process is bounded by a timeout, and runs
-// without tap's coverage hooks: what runs in the temporary project is the built dist/, not src/.
+// Used by pack.test.ts and readme.test.ts. Every child process is bounded by a timeout. (tap still
+// hooks children for coverage; the build helpers in scripts/ are excluded from it in package.json.)
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,7 +21,7 @@ export interface Ran {
   stderr: string;
 }
 
-/** The environment for children: this one without the coverage and loader hooks tap adds. */
+/** The environment for children: this one without the TypeScript loader tap runs the tests with. */
 export function plainEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env = { ...process.env, ...extra };
   for (const name of Object.keys(env)) {

@@ -35,6 +35,7 @@ t.test('the tarball installs offline and works through import, require, the type
       ['LICENSE', 'README.md', 'dist/cjs', 'dist/client', 'dist/connection', 'dist/deflate', 'dist/esm', 'dist/frames', 'dist/handshake', 'dist/learn', 'dist/registration', 'dist/server', 'dist/web', 'package.json'],
     );
     t.same(files.filter((f) => /\.(map|tsbuildinfo|ts)$/.test(f) && !f.endsWith('.d.ts')), [], 'no source maps, build state or sources');
+    t.same(files.filter((f) => f.endsWith('.d.ts') && !/^dist\/(cjs|esm|web)\//.test(f)), [], 'one set of types');
     for (const f of ['dist/cjs/root.js', 'dist/cjs/root.d.ts', 'dist/cjs/package.json', 'dist/esm/index.js', 'dist/esm/index.d.ts', 'dist/cli.js']) {
       t.ok(files.includes(f), f);
     }

@@ -1,10 +1,12 @@
-// The simpatico-ws command: echo, client-echo, help and errors.
+// The simpatico-ws command: echo, client-echo, help, --version, and the exit codes every command
+// follows (0 success, 1 runtime failure, 2 usage error).
 import t from 'tap';
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import * as net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import WsWebSocket, { WebSocketServer as WsServer } from 'ws';
-import { main, type CliIO } from '../src/cli.js';
+import { EXIT_CODES, main, type CliIO } from '../src/cli.js';
 import { next } from './helpers.js';
 
 function io(signal?: AbortSignal): CliIO & { lines: string[]; errors: string[] } {
@@ -23,22 +25,45 @@ t.test('help and usage errors', async (t) => {
   const unknown = io();
   t.equal(await main(['frobnicate'], unknown), 2);
   t.match(unknown.errors[0], /unknown command 'frobnicate'/);
-  for (const command of ['echo', 'client-echo']) {
+  t.match(help.lines[0], EXIT_CODES, 'the top-level help states the exit codes');
+  for (const command of ['echo', 'client-echo', 'serve', 'explain', 'trace']) {
     const h = io();
     t.equal(await main([command, '--help'], h), 0);
-    t.match(h.lines[0], new RegExp(`Usage: simpatico-ws ${command}`));
+    t.match(h.lines[0], new RegExp(`^Usage: simpatico-ws ${command}`));
+    const text = h.lines.join('\n');
+    // explain states its own, finer reading of the same codes; the others state EXIT_CODES.
+    if (command === 'explain') t.match(text, /Exit status: 0 valid, 1 the bytes \(or the key\) break a rule, 2 unreadable input\s+or bad usage/);
+    else t.equal(text.split(EXIT_CODES).length, 2, `${command} --help states the exit codes once`);
   }
+  // A bad flag value and an unknown flag are usage errors: 2, for every command (serve: its own parser).
   const badPort = io();
-  t.equal(await main(['echo', '--port', 'eighty'], badPort), 1);
-  t.match(badPort.errors[0], /--port must be a whole number from 0 to 65535, not 'eighty'/);
+  t.equal(await main(['echo', '--port', 'eighty'], badPort), 2);
+  t.equal(badPort.errors[0], "simpatico-ws echo: --port must be a whole number from 0 to 65535, not 'eighty'.\nRun 'simpatico-ws echo --help' for the options.");
+  const badServePort = io();
+  t.equal(await main(['serve', '--port', 'eighty'], badServePort), 2);
+  t.match(badServePort.errors[0], /--port must be a whole number from 0 to 65535, not 'eighty'/);
   const badOption = io();
-  t.equal(await main(['echo', '--colour'], badOption), 1);
+  t.equal(await main(['echo', '--colour'], badOption), 2);
   t.match(badOption.errors[0], /colour/);
+  const stray = io();
+  t.equal(await main(['echo', 'extra'], stray), 2, 'a stray argument');
+  const badUrl = io();
+  t.equal(await main(['client-echo', 'http//nowhere'], badUrl), 2, 'a URL that is not one');
+  t.match(badUrl.errors[0], /^simpatico-ws client-echo: .*\nRun 'simpatico-ws client-echo --help'/s);
   const noUrl = io();
   t.equal(await main(['client-echo'], noUrl), 2);
   const serve = io();
   t.equal(await main(['serve', '--help'], serve), 0, 'serve is dispatched to the registration module');
   t.match(serve.lines.join('\n'), /--heartbeat/);
+});
+
+t.test('--version and -v print the version of the package this module belongs to', async (t) => {
+  const { version } = JSON.parse(readFileSync('package.json', 'utf8'));
+  for (const flag of ['--version', '-v']) {
+    const v = io();
+    t.equal(await main([flag], v), 0);
+    t.same(v.lines, [version]);
+  }
 });
 
 t.test('echo: prints its URL, echoes text as text and binary as binary, stops on abort', async (t) => {
@@ -61,7 +86,7 @@ t.test('echo: prints its URL, echoes text as text and binary as binary, stops on
   t.equal(await running, 0);
 });
 
-t.test('client-echo: echoes until the server closes; exit 0 when clean, 1 when not', async (t) => {
+t.test('client-echo: echoes until the server closes; exit 0 for 1000, 1001 or no code, 1 otherwise', async (t) => {
   const server = new WsServer({ port: 0, host: '127.0.0.1' });
   await next(server, 'listening');
   t.teardown(() => server.close());
@@ -71,6 +96,19 @@ t.test('client-echo: echoes until the server closes; exit 0 when clean, 1 when n
     ws.once('message', (data) => ws.close(1000, `got ${String(data)}`));
   });
   t.equal(await main(['client-echo', url], io()), 0);
+  server.once('connection', (ws) => ws.close(1001));
+  t.equal(await main(['client-echo', url], io()), 0, '1001: the server is going away');
+  server.once('connection', (ws) => ws.close());
+  t.equal(await main(['client-echo', url], io()), 0, 'a Close without a code (1005)');
+  // A clean closing handshake that reports a failure is not a normal end for an echo client.
+  server.once('connection', (ws) => ws.close(1011, 'the database is down'));
+  const failed = io();
+  t.equal(await main(['client-echo', url], failed), 1, '1011 in a clean close');
+  t.same(failed.errors, ["simpatico-ws client-echo: the server closed the connection with 1011 'the database is down', which is not a normal closure."]);
+  server.once('connection', (ws) => ws.close(1008));
+  const policy = io();
+  t.equal(await main(['client-echo', url], policy), 1, '1008 without a reason');
+  t.same(policy.errors, ['simpatico-ws client-echo: the server closed the connection with 1008, which is not a normal closure.']);
   server.once('connection', (ws) => ws.terminate());
   const broken = io();
   t.equal(await main(['client-echo', url], broken), 1);
@@ -101,7 +139,7 @@ t.test('the program itself: runs from the command line and stops on SIGTERM', as
   let stderr = '';
   bad.stderr.on('data', (d) => (stderr += d));
   const [badCode] = await next<[number]>(bad, 'exit');
-  t.equal(badCode, 1, 'a bad option exits non-zero');
+  t.equal(badCode, 2, 'a bad flag value is a usage error');
   t.match(stderr, /^simpatico-ws echo: --port must be a whole number/);
 });
 
@@ -139,13 +177,13 @@ t.test('echo reports what it refuses on stderr, one line each; --log json; --qui
     t.equal(await running, 0);
   }
   const badLog = io();
-  t.equal(await main(['echo', '--log', 'xml'], badLog), 1);
+  t.equal(await main(['echo', '--log', 'xml'], badLog), 2);
   t.match(badLog.errors[0], /--log must be text or json, not 'xml'/);
   const badBeat = io();
-  t.equal(await main(['echo', '--heartbeat=-1'], badBeat), 1);
+  t.equal(await main(['echo', '--heartbeat=-1'], badBeat), 2);
   t.match(badBeat.errors[0], /--heartbeat must be a number of seconds from 0/);
   const both = io();
-  t.equal(await main(['client-echo', 'ws://127.0.0.1:1/', '--max-payload', '1', '--max-message', '1'], both), 1);
+  t.equal(await main(['client-echo', 'ws://127.0.0.1:1/', '--max-payload', '1', '--max-message', '1'], both), 2);
   t.match(both.errors[0], /--max-payload and --max-message are the same limit/);
 });
 
@@ -163,4 +201,29 @@ t.test('client-echo takes --max-payload (or --max-message) and --heartbeat', asy
     ws.once('message', () => ws.close(1000));
   });
   t.equal(await main(['client-echo', url, '--max-payload', '101'], io()), 0);
+});
+
+t.test('echo --protocol: the server selects by its own preference among what the client offers', async (t) => {
+  const stop = new AbortController();
+  const cli = io(stop.signal);
+  const running = main(['echo', '--port', '0', '--protocol', 'chat.v2', '--protocol', 'chat.v1'], cli);
+  while (cli.lines.length === 0) await new Promise((r) => setTimeout(r, 5));
+  const url = cli.lines[0];
+  for (const [offered, selected] of [
+    [['chat.v1', 'chat.v2'], 'chat.v2'],
+    [['chat.v1'], 'chat.v1'],
+  ] as const) {
+    const client = new WsWebSocket(url, [...offered]);
+    await next(client, 'open');
+    t.equal(client.protocol, selected, `offered ${offered.join(', ')}`);
+    client.send('x');
+    t.equal(String((await next<[Buffer]>(client, 'message'))[0]), 'x', 'and it echoes');
+    client.close(1000);
+    await next(client, 'close');
+  }
+  stop.abort();
+  t.equal(await running, 0);
+  const bad = io();
+  t.equal(await main(['echo', '--protocol', 'chat v1'], bad), 2, 'a name that is not a token');
+  t.match(bad.errors[0], /--protocol must be a token .*not 'chat v1'/);
 });

@@ -42,6 +42,8 @@ export {
 export { connect, type ClientOptions } from './client/connect.js';
 export { createWebSocketStream } from './stream.js';
 export { MessageEvent, CloseEvent, ErrorEvent } from './event-target.js';
-export { WebSocketError, type ErrorCode } from './errors.js';
+export { WebSocketError, type ErrorCode, type ErrorSide, type ErrorDetails } from './errors.js';
+export type { SlowClientPolicy } from './server/broadcast.js';
+export type { ServerDeflateOptions, ClientDeflateOptions, CompressionOptions } from './server/compression.js';
 export { ReadyState } from './connection/connection.js';
 export { CloseCode } from './frames/index.js';

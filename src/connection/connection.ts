@@ -26,7 +26,7 @@
  * that fails the connection — is queued when its event is TAKEN, not when it is parsed: the answer
  * to a message goes out before the Close that a later frame of the same read brought.
  */
-import { Opcode, Receiver, encodeClosePayload, type ReceiverSink } from '../frames/index.js';
+import { Opcode, Receiver, encodeClosePayload } from '../frames/index.js';
 import {
   RequestHeadParser,
   ResponseHeadParser,
@@ -123,7 +123,8 @@ const HEAD = 0;
 const DECISION = 1;
 const HANDSHAKE_DONE = 2;
 
-export class Connection implements ReceiverSink {
+// (It is its Receiver's ReceiverSink; no `implements` clause, so the published types show only the public API.)
+export class Connection {
   readonly role: 'server' | 'client';
   /** Bytes to write, in order. */
   readonly outbox: Outbox;

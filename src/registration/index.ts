@@ -42,5 +42,5 @@ export {
 export { CLOSE, CLOSE_REASON, REPLY_ERROR, REJECT_REASON, FORWARD_OVERHEAD, type Json } from './core/messages.js';
 export { MAX_DEPTH } from './core/json-scan.js';
 export { encodeBase64url, decodeBase64url } from './core/base64url.js';
-export { webCrypto } from './core/webcrypto.js';
+export { webCrypto, type WebCryptoLike, type Ed25519Subtle } from './core/webcrypto.js';
 export { nodeCrypto, keyPairFromSeed } from './node-crypto.js';

@@ -22,7 +22,7 @@ export const DEMO_PAGE = `<!doctype html>
     <input id="send-to-text" placeholder="message" value="hi" autocomplete="off">
     <button id="run-send-to">Send to key</button>
   </p>
-  <pre id="message-container" style="background: #f4f4f4; padding: 15px; margin-top: 20px; height: 500px; overflow: auto; border: 1px solid #ddd;"></pre>
+  <pre id="message-container" style="background: #f4f4f4; padding: 15px; margin-top: 20px; height: 500px; overflow: auto; border: 1px solid #ddd; white-space: pre-wrap; overflow-wrap: anywhere;"></pre>
 </div>
 <script type="module" src="registration/browser/demo.js"></script>
 </body>

@@ -472,6 +472,9 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
       }
     }
     const ws = new WebSocket(WebSocket.serverSide);
+    // Known before 'connection' is emitted, as in ws.
+    ws.protocol = protocol;
+    ws.extensions = offer.deflate?.response ?? '';
     ws.driver = driver;
     ws.tracker = this.tracker;
     ws.textAsBuffer = this.options.textAsBuffer === true;

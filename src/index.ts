@@ -31,6 +31,8 @@ export {
 } from './websocket.js';
 export {
   WebSocketServer,
+  /** ws's other name for WebSocketServer (also `WebSocket.Server`). */
+  WebSocketServer as Server,
   type ServerOptions,
   type ServerEvents,
   type HttpRequest,

@@ -127,7 +127,8 @@ export interface SendOptions {
   mask?: boolean;
 }
 
-const kServerSide = Symbol('simpatico-ws:server-side');
+/** @internal The marker a server passes to `new WebSocket()` to make its side of a connection (no client starts). */
+export const kServerSide = Symbol('simpatico-ws:server-side');
 
 /**
  * One WebSocket connection, either role.
@@ -141,8 +142,6 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
   static readonly OPEN = ReadyState.OPEN;
   static readonly CLOSING = ReadyState.CLOSING;
   static readonly CLOSED = ReadyState.CLOSED;
-  /** @internal The marker a server passes to make its side of a connection. */
-  static readonly serverSide: typeof kServerSide = kServerSide;
   // ws's statics, set by the package's entry point (src/index.ts): `new WebSocket.Server(...)`.
   declare static Server: typeof WebSocketServer;
   declare static WebSocketServer: typeof WebSocketServer;
@@ -170,6 +169,9 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
    * connection is CONNECTING until 'open'. Options are {@link ClientOptions}; an invalid URL or
    * option throws a `WebSocketError` here. (A server's connections are made by the server.)
    */
+  constructor(address?: string | URL, protocols?: string | string[] | ClientOptions, options?: ClientOptions);
+  /** @internal */
+  constructor(address: typeof kServerSide);
   constructor(address?: string | URL | typeof kServerSide, protocols?: string | string[] | ClientOptions, options?: ClientOptions) {
     super();
     if (address === undefined || address === kServerSide) return;

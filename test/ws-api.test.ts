@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import WsWebSocket, { WebSocketServer as WsServer } from 'ws';
 import DefaultWebSocket, { WebSocket, WebSocketServer, createWebSocketStream, MessageEvent, CloseEvent } from '../src/index.js';
 import { listen, next } from './helpers.js';
+import { kServerSide } from '../src/websocket.js';
 
 /** A ws echo server on a free port. */
 async function wsEcho(t: Test, options: ConstructorParameters<typeof WsServer>[0] = {}): Promise<{ url: string; server: WsServer }> {
@@ -25,7 +26,7 @@ t.test('the default export is WebSocket, with ws statics', async (t) => {
   t.equal(WebSocket.WebSocketServer, WebSocketServer);
   t.equal(WebSocket.WebSocket, WebSocket);
   t.equal(WebSocket.createWebSocketStream, createWebSocketStream);
-  const ws = new WebSocket(WebSocket.serverSide);
+  const ws = new WebSocket(kServerSide);
   t.same([ws.CONNECTING, ws.OPEN, ws.CLOSING, ws.CLOSED], [0, 1, 2, 3], 'the constants on the instance too');
 });
 

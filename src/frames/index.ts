@@ -29,5 +29,4 @@ export { mask, unmask } from './mask-fast.js';
 export { encodeFrame, frameHeaderSize, writeFrameHeader, type EncodeOptions } from './encode.js';
 export { Utf8Validator, isValidUtf8 } from './utf8.js';
 export { FrameParser, type FrameParserOptions } from './parser.js';
-export { Receiver, type ReceiverOptions, type ReceiverSink, type MessageInflater } from './receiver.js';
-export type { DecoderOptions } from './decoder.js';
+export { Receiver, type ReceiverOptions, type ReceiverSink, type MessageInflater, type DecoderOptions } from './receiver.js';

@@ -29,6 +29,8 @@ export interface MessageInflater {
   end(): Buffer[] | WebSocketError;
 }
 
+export type { DecoderOptions };
+
 /**
  * Options of {@link Receiver}. `maxPayload` caps each MESSAGE, all its fragments together, as it
  * comes on the wire; `inflate` (which also allows RSV1) inflates messages that carry RSV1, and its
@@ -84,8 +86,9 @@ export class Receiver extends FrameDecoder {
   private inflating = false;
 
   constructor(options: ReceiverOptions, sink: ReceiverSink) {
-    const { inflate, ...decoder } = options;
-    super({ ...decoder, allowRsv1: inflate !== undefined || decoder.allowRsv1 === true }, 'new Receiver()');
+    // The decoder checks its options; the inflater is the Receiver's own (and allows RSV1).
+    const inflate = typeof options === 'object' && options !== null ? options.inflate : undefined;
+    super(inflate === undefined ? options : { role: options.role, maxPayload: options.maxPayload, allowRsv1: true }, 'new Receiver()');
     this.inflate = inflate;
     this.sink = sink;
   }

@@ -17,7 +17,7 @@ import { checkOptions, rule } from '../options.js';
 import { Connection, ReadyState, type ServerPolicy, type UpgradeOffer } from '../connection/connection.js';
 import { Driver, type DriverSettings, type HandshakeListener } from '../driver.js';
 import type { HeadParserOptions, RequestHead, UpgradeOptions } from '../handshake/index.js';
-import { WebSocket, type ConnectionOptions, type SendData, type Tracker } from '../websocket.js';
+import { WebSocket, kServerSide, type ConnectionOptions, type SendData, type Tracker } from '../websocket.js';
 import { broadcast, type SlowClientPolicy } from './broadcast.js';
 import { callbackVerdict, readHttpResponse, readProtocol, readVerdict, runHook, type HttpResponse, type Verdict } from './hooks.js';
 import { CONNECTION_RULES, driverSettings } from './settings.js';
@@ -471,7 +471,7 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
         headers[colon === -1 ? line : line.slice(0, colon).trim()] = colon === -1 ? '' : line.slice(colon + 1).trim();
       }
     }
-    const ws = new WebSocket(WebSocket.serverSide);
+    const ws = new WebSocket(kServerSide);
     // Known before 'connection' is emitted, as in ws.
     ws.protocol = protocol;
     ws.extensions = offer.deflate?.response ?? '';

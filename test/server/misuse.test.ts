@@ -232,7 +232,9 @@ t.test('options are checked when the server is made: type, range, typos and ws n
     [{ handleProtocols: () => 'x', protocols: ['x'] }, /give protocols or handleProtocols, not both/],
     [{ server: {} }, /option server must be a node:http or node:https server; got an object/],
     [{ noServer: true, port: 1 }, /give one of port, server and noServer/],
-    [{ perMessageDeflate: true }, /option perMessageDeflate — is not supported/],
+    [{ perMessageDeflate: 'yes' }, /option perMessageDeflate must be true or false, or an object/],
+    [{ perMessageDeflate: { serverMaxWindowBits: 16 } }, /perMessageDeflate: option serverMaxWindowBits must be a whole number from 8 to 15/],
+    [{ perMessageDeflate: { zlibDeflateOptions: { level: 10 } } }, /zlibDeflateOptions: option level must be a whole number from -1 to 9/],
     [{ clientTracking: 'yes' }, /option clientTracking must be true or false/],
     [{ backlog: 511 }, /option backlog — is not supported/],
   ];

@@ -6,7 +6,7 @@ import t from 'tap';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CHROMIUM, PLAN, WAIT, checkPlan, interopServer, type PlanResults } from './fixtures.js';
+import { CHROMIUM, COMPRESSION_MODES, PLAN, WAIT, checkPlan, interopServer, type PlanResults } from './fixtures.js';
 
 /** Members of the page's window this test uses (the project type-checks without the DOM lib). */
 declare const window: { runPlan(plan: typeof PLAN): Promise<PlanResults> };
@@ -16,7 +16,7 @@ const FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-ru
 const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing (apt-get install chromium); the browser interop test needs it`;
 if (skip) console.log(`# skipping the Chromium interop test: ${skip}`);
 
-t.test('headless Chromium runs the plan against our server', { skip }, async (t) => {
+for (const { name, mode } of COMPRESSION_MODES) t.test(`headless Chromium runs the plan against our server (${name})`, { skip }, async (t) => {
   const { chromium } = await import('playwright-core');
   const profile = mkdtempSync(join(tmpdir(), 'simpatico-interop-'));
   const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: FLAGS, timeout: 2 * WAIT });
@@ -24,7 +24,7 @@ t.test('headless Chromium runs the plan against our server', { skip }, async (t)
     await context.close();
     rmSync(profile, { recursive: true, force: true });
   });
-  const srv = await interopServer(t);
+  const srv = await interopServer(t, mode);
   const page = await context.newPage();
   const problems: string[] = [];
   page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));

@@ -62,6 +62,10 @@ export interface CloseRecord {
 export interface InteropServer {
   server: WebSocketServer;
   url: string;
+  /** The extensions each connection agreed to, in order (what its 101 said). */
+  extensions: string[];
+  /** The server's permessage-deflate option for this run. */
+  compression: CompressionMode;
   /** The close event of every connection the server had, in order. */
   closes: CloseRecord[];
   /** Payloads of the pongs that answered the server's pings. */
@@ -86,9 +90,21 @@ const PAGE = `<!doctype html>
  * and reports the pong as 'pong:<p>'; 'cmd:close:<code>:<reason>' closes. Its httpHandler serves
  * the browser page and the case scripts from the same origin.
  */
-export async function interopServer(t: Test): Promise<InteropServer> {
+/**
+ * The three ways a server may run permessage-deflate (RFC 7692): not at all; the memory-bounded
+ * mode (`true`: no context takeover either way); with context takeover both ways (`{}`).
+ */
+export type CompressionMode = false | true | Record<string, never>;
+export const COMPRESSION_MODES: { name: string; mode: CompressionMode }[] = [
+  { name: 'uncompressed', mode: false },
+  { name: 'permessage-deflate, no context takeover', mode: true },
+  { name: 'permessage-deflate, context takeover', mode: {} },
+];
+
+export async function interopServer(t: Test, compression: CompressionMode = false): Promise<InteropServer> {
   const closes: CloseRecord[] = [];
   const pongs: string[] = [];
+  const extensions: string[] = [];
   const files: Record<string, string> = {
     '/': PAGE,
     '/whatwg-cases.js': readFileSync(new URL('whatwg-cases.js', PEERS), 'utf8'),
@@ -97,6 +113,7 @@ export async function interopServer(t: Test): Promise<InteropServer> {
   const server = await listen(t, {
     protocols: SERVER_PROTOCOLS,
     maxPayload: 16 * 1024 * 1024,
+    perMessageDeflate: compression,
     httpHandler: (request) => {
       const body = files[request.url];
       if (body === undefined) return { status: 404, body: 'not found' };
@@ -105,13 +122,14 @@ export async function interopServer(t: Test): Promise<InteropServer> {
     },
   });
   server.on('connection', (ws) => {
+    extensions.push(ws.extensions);
     ws.on('message', (data, isBinary) => {
       if (typeof data === 'string' && data.startsWith('cmd:')) command(ws, data, pongs);
       else ws.send(data, { binary: isBinary });
     });
     ws.on('close', (code, reason, wasClean) => closes.push({ code, reason, wasClean }));
   });
-  return { server, url: server.url, closes, pongs };
+  return { server, url: server.url, closes, pongs, extensions, compression };
 }
 
 function command(ws: WebSocket, text: string, pongs: string[]): void {
@@ -161,6 +179,14 @@ export async function checkPlan(t: Test, results: PlanResults, srv: InteropServe
   // itself after the 101 (which our server sees as TCP going away: 1006).
   const refused = traits.refusesUnselected ? EXPECTED_PROTOCOLS.filter((p) => p === '').length : 0;
   await until(() => srv.closes.length >= connectionsPerPlan(), 'a close event for every connection');
+  // Every foreign client offers permessage-deflate: with the server's compression on, every
+  // connection agreed to it, in the mode the server chose.
+  const agreed =
+    srv.compression === false ? '' : srv.compression === true ? 'permessage-deflate; server_no_context_takeover; client_no_context_takeover' : /^permessage-deflate(;|$)/;
+  t.ok(
+    srv.extensions.length > 0 && srv.extensions.every((e) => (typeof agreed === 'string' ? e === agreed : agreed.test(e))),
+    `every connection agreed to ${agreed === '' ? 'no extension' : String(agreed)} (${[...new Set(srv.extensions)].join(' | ')})`,
+  );
   t.same(srv.closes.filter((c) => !c.wasClean), Array(refused).fill({ code: 1006, reason: '', wasClean: false }), 'the server saw only clean closes, but for refused handshakes');
 }
 
@@ -177,6 +203,8 @@ export interface PeerTraits {
    * client refuse it, Python's websockets accepts it.
    */
   refusesUnselected: boolean;
+  /** The binary sizes this peer runs, when not PLAN's (a peer's own limit; the test says why). */
+  sizes?: number[];
 }
 
 const EXPECTED: Record<string, (t: Test, got: never, srv: InteropServer, traits: PeerTraits) => Promise<void> | void> = {
@@ -185,11 +213,12 @@ const EXPECTED: Record<string, (t: Test, got: never, srv: InteropServer, traits:
     got.got.forEach((text, i) => t.ok(text === PLAN.texts[i], `text ${i} (${Buffer.byteLength(PLAN.texts[i])} bytes) echoed exactly, as text`));
     t.same(got.close, NORMAL, 'closed cleanly with 1000');
   },
-  binary: (t, got: NonNullable<PlanResults['binary']>) => {
+  binary: (t, got: NonNullable<PlanResults['binary']>, _srv, traits) => {
+    const sizes = traits.sizes ?? PLAN.sizes;
     t.same(
       got.got,
-      PLAN.sizes.map((n) => ({ binary: true, length: n, sha256: sha256(pattern(n)) })),
-      `binary of ${PLAN.sizes.join(', ')} bytes echoed exactly, as binary`,
+      sizes.map((n) => ({ binary: true, length: n, sha256: sha256(pattern(n)) })),
+      `binary of ${sizes.join(', ')} bytes echoed exactly, as binary`,
     );
     t.same(got.close, NORMAL, 'closed cleanly with 1000');
   },

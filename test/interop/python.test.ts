@@ -7,13 +7,13 @@ import type { Readable, Writable } from 'node:stream';
 import { connect } from '../../src/client/connect.js';
 import type { WebSocket } from '../../src/websocket.js';
 import { within } from '../conformance/harness.js';
-import { PLAN, PYTHON, WAIT, checkPlan, interopServer, pattern, peer, pythonSkip, runPlanPeer } from './fixtures.js';
+import { COMPRESSION_MODES, PLAN, PYTHON, WAIT, checkPlan, interopServer, pattern, peer, pythonSkip, runPlanPeer } from './fixtures.js';
 
 const skip = pythonSkip();
 if (skip) console.log(`# skipping the Python interop tests: ${skip}`);
 
-t.test('a Python websockets client runs the plan against our server', { skip }, async (t) => {
-  const srv = await interopServer(t);
+for (const { name, mode } of COMPRESSION_MODES) t.test(`a Python websockets client runs the plan against our server (${name})`, { skip }, async (t) => {
+  const srv = await interopServer(t, mode);
   const results = await runPlanPeer(t, 'the Python client', PYTHON, [peer('client.py'), srv.url, JSON.stringify(PLAN)]);
   await checkPlan(t, results, srv, { refusesUnselected: false });
   t.test('clientPing', async (t) => {

@@ -58,7 +58,9 @@ const s = (ms: number): string => String(ms / 1000);
 const CONNECTION_HELP = `  --max-payload BYTES   largest message accepted; larger ones close with 1009 (default ${CONNECTION_DEFAULTS.maxPayload})
   --max-message BYTES   the same limit, by the name 'serve' gives it
   --heartbeat SECONDS   ping a peer silent this long, drop it if no answer in as long again;
-                        0 for none (default ${s(CONNECTION_DEFAULTS.heartbeatInterval)})`;
+                        0 for none (default ${s(CONNECTION_DEFAULTS.heartbeatInterval)})
+  --permessage-deflate  compress messages (RFC 7692) when the peer agrees; a server answers in
+                        the memory-bounded mode (no context takeover either way)`;
 
 const ECHO_USAGE = `Usage: simpatico-ws echo [options]
 
@@ -98,12 +100,14 @@ const CONNECTION_FLAGS = {
   'max-payload': { type: 'string' },
   'max-message': { type: 'string' },
   heartbeat: { type: 'string' },
+  'permessage-deflate': { type: 'boolean', default: false },
 } as const;
 
 /** Reads the connection flags: --max-payload (or --max-message) in bytes, --heartbeat in seconds. */
-function connectionFlags(values: { 'max-payload'?: string; 'max-message'?: string; heartbeat?: string }): {
+function connectionFlags(values: { 'max-payload'?: string; 'max-message'?: string; heartbeat?: string; 'permessage-deflate'?: boolean }): {
   maxPayload: number;
   heartbeatInterval: number;
+  perMessageDeflate: boolean;
 } {
   if (values['max-payload'] !== undefined && values['max-message'] !== undefined) {
     throw new UsageError('--max-payload and --max-message are the same limit: give one.');
@@ -113,6 +117,7 @@ function connectionFlags(values: { 'max-payload'?: string; 'max-message'?: strin
   return {
     maxPayload: size === undefined ? CONNECTION_DEFAULTS.maxPayload : integer(name, size, 1, Number.MAX_SAFE_INTEGER),
     heartbeatInterval: values.heartbeat === undefined ? CONNECTION_DEFAULTS.heartbeatInterval : seconds('--heartbeat', values.heartbeat),
+    perMessageDeflate: values['permessage-deflate'] === true,
   };
 }
 

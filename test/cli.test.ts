@@ -227,3 +227,33 @@ t.test('echo --protocol: the server selects by its own preference among what the
   t.equal(await main(['echo', '--protocol', 'chat v1'], bad), 2, 'a name that is not a token');
   t.match(bad.errors[0], /--protocol must be a token .*not 'chat v1'/);
 });
+
+t.test('--permessage-deflate: echo answers in the memory-bounded mode; client-echo offers', async (t) => {
+  const stop = new AbortController();
+  const cli = io(stop.signal);
+  const running = main(['echo', '--port', '0', '--permessage-deflate', '--quiet'], cli);
+  while (cli.lines.length === 0) await new Promise((r) => setTimeout(r, 5));
+  const client = new WsWebSocket(cli.lines[0]);
+  const upgraded = next<[{ headers: Record<string, string> }]>(client, 'upgrade');
+  await next(client, 'open');
+  t.equal((await upgraded)[0].headers['sec-websocket-extensions'], 'permessage-deflate; server_no_context_takeover; client_no_context_takeover');
+  client.send('x'.repeat(5000));
+  t.equal(String((await next<[Buffer]>(client, 'message'))[0]), 'x'.repeat(5000));
+  client.close();
+  await next(client, 'close');
+  // client-echo against a ws server that compresses.
+  const server = new WsServer({ port: 0, host: '127.0.0.1', perMessageDeflate: true });
+  await next(server, 'listening');
+  t.teardown(() => server.close());
+  const agreed = new Promise<string>((resolve) =>
+    server.once('connection', (ws, req) => {
+      resolve(String(req.headers['sec-websocket-extensions']));
+      ws.send('y'.repeat(5000));
+      ws.once('message', () => ws.close(1000));
+    }),
+  );
+  t.equal(await main(['client-echo', `ws://127.0.0.1:${(server.address() as AddressInfo).port}/`, '--permessage-deflate'], io()), 0);
+  t.equal(await agreed, 'permessage-deflate; client_max_window_bits');
+  stop.abort();
+  t.equal(await running, 0);
+});

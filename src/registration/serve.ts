@@ -229,6 +229,9 @@ export async function main(argv: string[], io: ServeIO = { out: console.log, err
       maxPayload: config.protocol.maxMessageBytes ?? SERVER_DEFAULTS.maxMessageBytes,
       httpHandler: demoHttpHandler(files),
       verifyClient: (request) => hub.verifyClient(request),
+      // The protocol's JSON compresses well; the memory-bounded mode keeps no zlib state per
+      // connection and compresses a broadcast once (RFC 7692 §7.1.1).
+      perMessageDeflate: true,
       ...(tls !== undefined && { tls }),
     });
   } catch (error) {

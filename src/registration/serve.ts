@@ -15,6 +15,7 @@ import { SERVER_DEFAULTS, MIN_MESSAGE_BYTES } from './core/server-role.js';
 import { HUB_DEFAULTS, RegistrationHub, type RegistrationHubOptions } from './hub.js';
 import { demoHttpHandler, loadWebFiles } from './static.js';
 import { stopped } from '../signals.js';
+import { Log, logServer } from '../log.js';
 
 /** Where `serve` writes, and what stops it besides SIGINT and SIGTERM (the CLI's `CliIO`). */
 export interface ServeIO {
@@ -53,6 +54,14 @@ Options:
   --refusals-per-minute N   refused answers per address (IPv6: per /64) before new connections
                             from it are answered 429 with Retry-After (default ${HUB_DEFAULTS.refusalsPerMinute})
   --max-connections N       connections at once, more are answered 503 (default 1024)
+  --max-connections-per-address N  connections at once from one IP address, more get 429
+                            (default a quarter of --max-connections, at most 256; behind a proxy
+                            every client has the proxy's address)
+  --max-handshakes-per-address N   opening handshakes in progress at once from one address, more
+                            get 429 (default 32)
+  --log text|json           how refusals, protocol errors and limits are reported on stderr,
+                            one line each, at most 20 a second (default text)
+  --quiet                   report only the URL and the registered/unregistered lines
   --tls-cert FILE           serve https:// and wss:// with this PEM certificate (chain) ...
   --tls-key FILE            ... and this PEM private key; browsers need a secure context
                             (https, or http on localhost) for WebCrypto Ed25519
@@ -112,6 +121,10 @@ export interface ServeConfig {
   port: number;
   host: string;
   maxConnections: number;
+  maxConnectionsPerAddress: number;
+  maxHandshakesPerAddress: number;
+  /** How refusals are reported on stderr; undefined with --quiet. */
+  log: 'text' | 'json' | undefined;
   protocol: RegistrationHubOptions;
   /** Paths of the PEM certificate and key, to serve https:// and wss://. */
   tls?: { cert: string; key: string };
@@ -137,6 +150,10 @@ export function parseServeArgs(argv: string[], env: Record<string, string | unde
       'fanout-burst': { type: 'string' },
       'refusals-per-minute': { type: 'string' },
       'max-connections': { type: 'string' },
+      'max-connections-per-address': { type: 'string' },
+      'max-handshakes-per-address': { type: 'string' },
+      log: { type: 'string' },
+      quiet: { type: 'boolean', default: false },
       'tls-cert': { type: 'string' },
       'tls-key': { type: 'string' },
       help: { type: 'boolean', default: false },
@@ -177,10 +194,22 @@ export function parseServeArgs(argv: string[], env: Record<string, string | unde
         `--expected-host with each host[:port] they put in the URL (e.g. --expected-host chat.example.com).`,
     );
   }
+  const maxConnections = whole('--max-connections', values['max-connections'] ?? '1024', 1, 1e9);
+  if (values.log !== undefined && values.log !== 'text' && values.log !== 'json') {
+    throw new UsageError(`--log must be text or json, not '${values.log}'.`);
+  }
   return {
     port: whole(values.port !== undefined ? '--port' : 'PORT', values.port ?? env.PORT ?? '8080', 0, 65535),
     host,
-    maxConnections: whole('--max-connections', values['max-connections'] ?? '1024', 1, 1e9),
+    maxConnections,
+    // One address holds at most a quarter of the slots: a household or office behind one NAT
+    // never meets it in normal use; one attacker cannot take every slot.
+    maxConnectionsPerAddress:
+      values['max-connections-per-address'] === undefined
+        ? Math.max(1, Math.min(256, Math.floor(maxConnections / 4)))
+        : whole('--max-connections-per-address', values['max-connections-per-address'], 1, 1e9),
+    maxHandshakesPerAddress: whole('--max-handshakes-per-address', values['max-handshakes-per-address'] ?? '32', 1, 1e9),
+    log: values.quiet ? undefined : ((values.log ?? 'text') as 'text' | 'json'),
     protocol,
     ...(values['tls-cert'] !== undefined && { tls: { cert: values['tls-cert'], key: values['tls-key'] as string } }),
   };
@@ -225,6 +254,8 @@ export async function main(argv: string[], io: ServeIO = { out: console.log, err
       port: config.port,
       host: config.host,
       maxConnections: config.maxConnections,
+      maxConnectionsPerAddress: config.maxConnectionsPerAddress,
+      maxHandshakesPerAddress: config.maxHandshakesPerAddress,
       // The connection layer refuses oversized messages (1009) before they are even buffered.
       maxPayload: config.protocol.maxMessageBytes ?? SERVER_DEFAULTS.maxMessageBytes,
       httpHandler: demoHttpHandler(files),
@@ -251,6 +282,7 @@ export async function main(argv: string[], io: ServeIO = { out: console.log, err
   // Every value was checked while parsing, so the hub accepts them.
   hub = new RegistrationHub({ ...config.protocol, expectedHosts });
   hub.attach(server);
+  if (config.log !== undefined) logServer(server, new Log({ format: config.log, write: io.err }));
   hub.on('registered', (key) => io.out(`registered ${key}`));
   hub.on('unregistered', (key) => io.out(`unregistered ${key}`));
   const url = server.url.replace(/^ws/, 'http');

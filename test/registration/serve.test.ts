@@ -1,6 +1,7 @@
 // `simpatico-ws serve`: its options, its HTTP side (the page and the modules), the registration
 // endpoint on the same URL, and its shutdown.
 import t from 'tap';
+import * as net from 'node:net';
 import { once } from 'node:events';
 import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { get as httpsGet } from 'node:https';
@@ -54,26 +55,31 @@ t.test('--help lists every option', async (t) => {
 });
 
 t.test('options: seconds become milliseconds, PORT and HOST from the environment', async (t) => {
-  t.same(parseServeArgs([], {}), { port: 8080, host: '127.0.0.1', maxConnections: 1024, protocol: {} });
-  t.same(parseServeArgs([], { PORT: '9000', HOST: '::1' }), { port: 9000, host: '::1', maxConnections: 1024, protocol: {} });
+  const limits = { maxConnectionsPerAddress: 256, maxHandshakesPerAddress: 32, log: 'text' };
+  t.same(parseServeArgs([], {}), { port: 8080, host: '127.0.0.1', maxConnections: 1024, ...limits, protocol: {} });
+  t.same(parseServeArgs([], { PORT: '9000', HOST: '::1' }), { port: 9000, host: '::1', maxConnections: 1024, ...limits, protocol: {} });
   // Off loopback the expected hosts must be given (see 'host binding' below).
   t.same(parseServeArgs(['--expected-host', 'chat.example'], { PORT: '9000', HOST: '0.0.0.0' }), {
     port: 9000,
     host: '0.0.0.0',
     maxConnections: 1024,
+    ...limits,
     protocol: { expectedHosts: ['chat.example'] },
   });
   const c = parseServeArgs(
     ['--port', '0', '--host', '::1', '--heartbeat', '0.2', '--heartbeat-timeout', '0.5', '--register-timeout', '1.5', '--nonce-ttl', '2',
       '--retries', '0', '--max-message', '4096', '--rate', '2.5', '--burst', '4', '--max-connections', '10',
       '--fanout', '100.5', '--fanout-burst', '300', '--refusals-per-minute', '5',
-      '--expected-host', 'a.example', '--expected-host', 'b.example:8443'],
+      '--expected-host', 'a.example', '--expected-host', 'b.example:8443', '--max-handshakes-per-address', '3', '--log', 'json'],
     { PORT: '1' },
   );
   t.same(c, {
     port: 0,
     host: '::1',
     maxConnections: 10,
+    maxConnectionsPerAddress: 2,
+    maxHandshakesPerAddress: 3,
+    log: 'json',
     protocol: {
       expectedHosts: ['a.example', 'b.example:8443'],
       heartbeatInterval: 200,
@@ -90,6 +96,21 @@ t.test('options: seconds become milliseconds, PORT and HOST from the environment
     },
   });
   t.equal((parseServeArgs(['--heartbeat', '0'], {}) as { protocol: { heartbeatInterval: number } }).protocol.heartbeatInterval, 0);
+  t.match(parseServeArgs(['--quiet', '--max-connections-per-address', '7'], {}), { log: undefined, maxConnectionsPerAddress: 7 });
+  t.throws(() => parseServeArgs(['--log', 'xml'], {}), /--log must be text or json, not 'xml'/);
+});
+
+t.test('serve says what it refused, one line each on stderr (text by default)', async (t) => {
+  const s = await start(['--port', '0'], webRoot());
+  t.teardown(s.stop);
+  const port = Number(new URL(s.url).port);
+  const socket = net.connect({ port, host: '127.0.0.1' });
+  socket.on('error', () => {});
+  socket.resume();
+  socket.write('GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n\r\n');
+  await new Promise((r) => socket.once('close', r));
+  for (let i = 0; i < 100 && s.err.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+  t.match(s.err[0], /^simpatico-ws: refused address=127\.0\.0\.1 status=400 code=WS_ERR_HANDSHAKE_CONNECTION/);
 });
 
 t.test('bad options exit 2 with a message naming the option', async (t) => {

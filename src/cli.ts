@@ -23,6 +23,7 @@ import { isToken } from './handshake/tokens.js';
 import { WebSocketError } from './errors.js';
 import { Log, logServer, type LogFormat } from './log.js';
 import { stopped } from './signals.js';
+import { traceTo, type Tracer } from './trace.js';
 
 /** Where the command writes, and what stops a server it runs (besides SIGINT and SIGTERM). */
 export interface CliIO {
@@ -60,7 +61,8 @@ const CONNECTION_HELP = `  --max-payload BYTES   largest message accepted; large
   --heartbeat SECONDS   ping a peer silent this long, drop it if no answer in as long again;
                         0 for none (default ${s(CONNECTION_DEFAULTS.heartbeatInterval)})
   --permessage-deflate  compress messages (RFC 7692) when the peer agrees; a server answers in
-                        the memory-bounded mode (no context takeover either way)`;
+                        the memory-bounded mode (no context takeover either way)
+  --trace               print every connection's heads and frames on stderr, as 'trace' does`;
 
 const ECHO_USAGE = `Usage: simpatico-ws echo [options]
 
@@ -101,13 +103,18 @@ const CONNECTION_FLAGS = {
   'max-message': { type: 'string' },
   heartbeat: { type: 'string' },
   'permessage-deflate': { type: 'boolean', default: false },
+  trace: { type: 'boolean', default: false },
 } as const;
 
 /** Reads the connection flags: --max-payload (or --max-message) in bytes, --heartbeat in seconds. */
-function connectionFlags(values: { 'max-payload'?: string; 'max-message'?: string; heartbeat?: string; 'permessage-deflate'?: boolean }): {
+function connectionFlags(
+  values: { 'max-payload'?: string; 'max-message'?: string; heartbeat?: string; 'permessage-deflate'?: boolean; trace?: boolean },
+  io: CliIO,
+): {
   maxPayload: number;
   heartbeatInterval: number;
   perMessageDeflate: boolean;
+  trace: Tracer | undefined;
 } {
   if (values['max-payload'] !== undefined && values['max-message'] !== undefined) {
     throw new UsageError('--max-payload and --max-message are the same limit: give one.');
@@ -118,6 +125,7 @@ function connectionFlags(values: { 'max-payload'?: string; 'max-message'?: strin
     maxPayload: size === undefined ? CONNECTION_DEFAULTS.maxPayload : integer(name, size, 1, Number.MAX_SAFE_INTEGER),
     heartbeatInterval: values.heartbeat === undefined ? CONNECTION_DEFAULTS.heartbeatInterval : seconds('--heartbeat', values.heartbeat),
     perMessageDeflate: values['permessage-deflate'] === true,
+    trace: values.trace === true ? traceTo(io.err) : undefined,
   };
 }
 
@@ -225,7 +233,7 @@ async function echo(argv: string[], io: CliIO): Promise<number> {
     port: integer('--port', values.port, 0, 65535),
     host: values.host,
     ...(values.protocol !== undefined && { protocols: values.protocol }),
-    ...connectionFlags(values),
+    ...connectionFlags(values, io),
     maxConnections: integer('--max-connections', values['max-connections'], 1, 1e9),
   });
   if (!values.quiet) logServer(server, new Log({ format, write: io.err }));
@@ -254,7 +262,7 @@ async function clientEcho(argv: string[], io: CliIO): Promise<number> {
     io.err(CLIENT_ECHO_USAGE);
     return 2;
   }
-  const ws = await connect(positionals[0], connectionFlags(values));
+  const ws = await connect(positionals[0], connectionFlags(values, io));
   ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
   io.out(`connected to ${positionals[0]}; echoing until the server closes`);
   const [code, reason, wasClean] = await new Promise<[number, string, boolean]>((resolve) =>

@@ -18,6 +18,7 @@ import { WebSocketError, type ErrorCode } from './errors.js';
 import { Connection, ReadyState, type ConnectionEvent, type UpgradeOffer } from './connection/connection.js';
 import type { RequestHead, ResponseHead } from './handshake/index.js';
 import { arm, disarm, now, type Timed } from './sweep.js';
+import { Watch, type Tracer } from './trace.js';
 
 /** The timers and limits of a driver, resolved once per server or client (never per connection). */
 export interface DriverSettings {
@@ -35,7 +36,12 @@ export interface DriverSettings {
   readonly frameTimeout: number;
   /** Bytes per second a started frame or message must at least arrive at: each byte received extends its deadline by 1/rate s. */
   readonly minReceiveRate: number;
+  /** Where the `trace` option sends what it sees; undefined when not tracing. */
+  readonly tracer?: Tracer;
 }
+
+/** The watchers of traced connections (none when not tracing: no field on every driver). */
+const watches = new WeakMap<Driver, Watch>();
 
 /** Who decides a server connection's opening handshake (the server). */
 export interface HandshakeListener {
@@ -129,6 +135,12 @@ export class Driver implements Timed {
     socket.on('error', Driver.onSocketError);
     socket.on('drain', Driver.onSocketDrain);
     if (conn.state === ReadyState.CONNECTING) this.setPhase(HANDSHAKE, settings.handshakeTimeout);
+    if (settings.tracer !== undefined) watches.set(this, new Watch(conn.role, socket as Socket, settings.tracer));
+  }
+
+  /** Server, embedded: the request head node:http read, shown to the trace as it came. */
+  traceHead(lines: string): void {
+    watches.get(this)?.read(Buffer.from(lines, 'latin1'));
   }
 
   /** Buffered outgoing bytes: queued in the outbox and in the socket, not yet handed to the kernel. */
@@ -289,6 +301,7 @@ export class Driver implements Timed {
   // ---- reading ------------------------------------------------------------------------------------
 
   private onData(chunk: Buffer): void {
+    if (this.settings.tracer !== undefined) watches.get(this)?.read(chunk);
     const conn = this.conn;
     conn.receive(chunk);
     if (conn.state === ReadyState.OPEN || conn.state === ReadyState.CLOSING) this.trackProgress(chunk.length);
@@ -414,7 +427,10 @@ export class Driver implements Timed {
     // Everything queued goes before the FIN, drained or not: the Close frame is last in it.
     this.flush(true);
     const socket = this.socket;
-    if (!socket.writableEnded) socket.end();
+    if (!socket.writableEnded) {
+      socket.end();
+      if (this.settings.tracer !== undefined) watches.get(this)?.ended(true);
+    }
     if (this.conn.state === ReadyState.CLOSED) {
       // A refused handshake: a lingering close (RFC 9112 §9.6) — keep reading and discarding until
       // the client closes too, so its FIN is seen and the socket freed at once.
@@ -453,6 +469,7 @@ export class Driver implements Timed {
       const failed = error ?? (socket.destroyed ? notWritten() : undefined);
       for (const callback of callbacks) callback(failed);
     };
+    if (this.settings.tracer !== undefined) for (const chunk of chunks) watches.get(this)?.wrote(chunk);
     if (chunks.length === 1) {
       socket.write(chunks[0], done);
     } else {
@@ -484,6 +501,7 @@ export class Driver implements Timed {
   }
 
   private onEnd(): void {
+    if (this.settings.tracer !== undefined) watches.get(this)?.ended(false);
     // The peer sent FIN. Sockets from a node:http server allow half-open connections; ours never do.
     if (!this.socket.writableEnded) {
       this.flush();
@@ -500,6 +518,7 @@ export class Driver implements Timed {
       for (const callback of callbacks) callback(error);
     }
     this.conn.transportClosed();
+    if (this.settings.tracer !== undefined) watches.get(this)?.closed();
     disarm(this);
     this.pump();
   }

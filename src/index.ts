@@ -45,6 +45,7 @@ export { connect, type ClientOptions } from './client/connect.js';
 export { createWebSocketStream } from './stream.js';
 export { MessageEvent, CloseEvent, ErrorEvent } from './event-target.js';
 export { WebSocketError, type ErrorCode, type ErrorSide, type ErrorDetails } from './errors.js';
+export type { TraceEvent, TraceOption } from './trace.js';
 export type { SlowClientPolicy } from './server/broadcast.js';
 export type { ServerDeflateOptions, ClientDeflateOptions, CompressionOptions } from './server/compression.js';
 export { ReadyState } from './connection/connection.js';

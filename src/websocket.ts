@@ -26,6 +26,7 @@ import { HandshakeResponseError, type ResponseHead } from './handshake/index.js'
 import type { Driver } from './driver.js';
 import type { WebSocketServer } from './server/server.js';
 import type { createWebSocketStream } from './stream.js';
+import type { TraceOption } from './trace.js';
 import { openClient, type ClientOptions } from './client/connect.js';
 import {
   addEventListener,
@@ -61,6 +62,12 @@ export interface ConnectionOptions {
    * drains: a peer that does not read cannot make this side's memory grow. Default 1 MiB.
    */
   highWaterMark?: number;
+  /**
+   * See every byte of this side's connections (the view `simpatico-ws trace` gives of a relayed
+   * one): `true` prints lines on stderr; a function gets each event (heads, frames both ways,
+   * messages, states). It watches copies, so it never changes what is sent. Default off.
+   */
+  trace?: TraceOption;
   /**
    * Deliver text messages as Buffers, as ws does, instead of strings (the default, as browsers and
    * Node's own WebSocket do). Default false.

@@ -16,6 +16,7 @@ import { HUB_DEFAULTS, RegistrationHub, type RegistrationHubOptions } from './hu
 import { demoHttpHandler, loadWebFiles } from './static.js';
 import { stopped } from '../signals.js';
 import { Log, logServer } from '../log.js';
+import { traceTo } from '../trace.js';
 
 /** Where `serve` writes, and what stops it besides SIGINT and SIGTERM (the CLI's `CliIO`). */
 export interface ServeIO {
@@ -62,6 +63,7 @@ Options:
   --log text|json           how refusals, protocol errors and limits are reported on stderr,
                             one line each, at most 20 a second (default text)
   --quiet                   report only the URL and the registered/unregistered lines
+  --trace                   print every connection's heads and frames on stderr, as 'trace' does
   --tls-cert FILE           serve https:// and wss:// with this PEM certificate (chain) ...
   --tls-key FILE            ... and this PEM private key; browsers need a secure context
                             (https, or http on localhost) for WebCrypto Ed25519
@@ -125,6 +127,8 @@ export interface ServeConfig {
   maxHandshakesPerAddress: number;
   /** How refusals are reported on stderr; undefined with --quiet. */
   log: 'text' | 'json' | undefined;
+  /** --trace: every connection's bytes explained on stderr. */
+  trace: boolean;
   protocol: RegistrationHubOptions;
   /** Paths of the PEM certificate and key, to serve https:// and wss://. */
   tls?: { cert: string; key: string };
@@ -154,6 +158,7 @@ export function parseServeArgs(argv: string[], env: Record<string, string | unde
       'max-handshakes-per-address': { type: 'string' },
       log: { type: 'string' },
       quiet: { type: 'boolean', default: false },
+      trace: { type: 'boolean', default: false },
       'tls-cert': { type: 'string' },
       'tls-key': { type: 'string' },
       help: { type: 'boolean', default: false },
@@ -210,6 +215,7 @@ export function parseServeArgs(argv: string[], env: Record<string, string | unde
         : whole('--max-connections-per-address', values['max-connections-per-address'], 1, 1e9),
     maxHandshakesPerAddress: whole('--max-handshakes-per-address', values['max-handshakes-per-address'] ?? '32', 1, 1e9),
     log: values.quiet ? undefined : ((values.log ?? 'text') as 'text' | 'json'),
+    trace: values.trace,
     protocol,
     ...(values['tls-cert'] !== undefined && { tls: { cert: values['tls-cert'], key: values['tls-key'] as string } }),
   };
@@ -256,6 +262,7 @@ export async function main(argv: string[], io: ServeIO = { out: console.log, err
       maxConnections: config.maxConnections,
       maxConnectionsPerAddress: config.maxConnectionsPerAddress,
       maxHandshakesPerAddress: config.maxHandshakesPerAddress,
+      ...(config.trace && { trace: traceTo(io.err) }),
       // The connection layer refuses oversized messages (1009) before they are even buffered.
       maxPayload: config.protocol.maxMessageBytes ?? SERVER_DEFAULTS.maxMessageBytes,
       httpHandler: demoHttpHandler(files),

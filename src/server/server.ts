@@ -332,6 +332,7 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
       Object.defineProperty(request, 'remoteAddress', { value: request.socket.remoteAddress, enumerable: true });
     }
     // (A node:http server always sets method and url on the requests it receives.)
+    if (this.settings.tracer !== undefined) driver.traceHead(headText(request));
     driver.receiveHead(request as IncomingMessage & RequestHead, head);
   }
 
@@ -582,6 +583,13 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
 function hookErrorFrom(hook: string, cause: unknown): WebSocketError {
   const message = (cause as WebSocketError).message;
   return new WebSocketError('WS_ERR_HOOK', `${hook} answered something that cannot be sent: ${message}`, { status: 500, side: 'local', cause });
+}
+
+/** node:http's request head as its bytes came (for the trace: node:http read them, not us). */
+function headText(request: IncomingMessage): string {
+  let text = `${request.method} ${request.url} HTTP/${request.httpVersion}\r\n`;
+  for (let i = 0; i < request.rawHeaders.length; i += 2) text += `${request.rawHeaders[i]}: ${request.rawHeaders[i + 1]}\r\n`;
+  return `${text}\r\n`;
 }
 
 function noop(): void {}

@@ -5,6 +5,7 @@
 import type { DriverSettings } from '../driver.js';
 import { rule } from '../options.js';
 import type { ConnectionOptions } from '../websocket.js';
+import { tracerOf } from '../trace.js';
 
 /** Defaults, in one place so that the README and the CLI's help can quote them. */
 export const CONNECTION_DEFAULTS = {
@@ -28,6 +29,7 @@ export const CONNECTION_RULES = {
   minReceiveRate: rule.positive(),
   highWaterMark: rule.bytes(1),
   textAsBuffer: rule.boolean,
+  trace: rule.either(rule.boolean, rule.function),
 };
 
 /** The settings of every driver of one server or client (one object, shared). */
@@ -42,5 +44,6 @@ export function driverSettings(options: ConnectionOptions, handshakeTimeout: num
     highWaterMark: options.highWaterMark ?? d.highWaterMark,
     frameTimeout: options.frameTimeout ?? d.frameTimeout,
     minReceiveRate: options.minReceiveRate ?? d.minReceiveRate,
+    tracer: tracerOf(options.trace),
   };
 }

@@ -55,7 +55,7 @@ t.test('--help lists every option', async (t) => {
 });
 
 t.test('options: seconds become milliseconds, PORT and HOST from the environment', async (t) => {
-  const limits = { maxConnectionsPerAddress: 256, maxHandshakesPerAddress: 32, log: 'text' };
+  const limits = { maxConnectionsPerAddress: 256, maxHandshakesPerAddress: 32, log: 'text', trace: false };
   t.same(parseServeArgs([], {}), { port: 8080, host: '127.0.0.1', maxConnections: 1024, ...limits, protocol: {} });
   t.same(parseServeArgs([], { PORT: '9000', HOST: '::1' }), { port: 9000, host: '::1', maxConnections: 1024, ...limits, protocol: {} });
   // Off loopback the expected hosts must be given (see 'host binding' below).
@@ -80,6 +80,7 @@ t.test('options: seconds become milliseconds, PORT and HOST from the environment
     maxConnectionsPerAddress: 2,
     maxHandshakesPerAddress: 3,
     log: 'json',
+    trace: false,
     protocol: {
       expectedHosts: ['a.example', 'b.example:8443'],
       heartbeatInterval: 200,

@@ -43,6 +43,13 @@ export interface DriverSettings {
 /** The watchers of traced connections (none when not tracing: no field on every driver). */
 const watches = new WeakMap<Driver, Watch>();
 
+/** Connections and handshakes in progress from one address: a standalone server's count, kept on its drivers. */
+export interface ServerSlot {
+  address: string;
+  connections: number;
+  handshakes: number;
+}
+
 /** Who decides a server connection's opening handshake (the server). */
 export interface HandshakeListener {
   /** A valid upgrade request awaits accept() or refuse(). */
@@ -51,6 +58,8 @@ export interface HandshakeListener {
   onHttp(driver: Driver, request: RequestHead): void;
   /** The opening handshake failed (the error response is on its way). */
   onRefused(driver: Driver, error: WebSocketError): void;
+  /** The socket closed before the connection was accepted. */
+  onClosed(driver: Driver): void;
 }
 
 /** Who hears what an open connection reports (the WebSocket facade); a client's from its first byte. */
@@ -74,6 +83,9 @@ const LINGER_MS = 2_000;
 const kDriver = Symbol('simpatico-ws:driver');
 type BoundSocket = Duplex & { [kDriver]: Driver };
 
+/** No deadline. */
+const NEVER = -1;
+
 /** What the one phase timer (`phaseAt`) is waiting for. */
 const NONE = 0;
 const HANDSHAKE = 1;
@@ -88,11 +100,17 @@ export class Driver implements Timed {
   owner: DriverOwner | undefined;
   /** The server deciding the handshake (server connections only). */
   handshake: HandshakeListener | undefined;
-  /** The earliest of the deadlines below: what the sweep looks at. */
-  deadline = Infinity;
+  /** A standalone server's count for this connection's address (it counts against the limits). */
+  slot: ServerSlot | undefined = undefined;
+  /**
+   * The earliest of the deadlines below, or NEVER: what the sweep looks at. (Times are small
+   * integers, as `now()` gives them, and NEVER is -1 rather than Infinity: an Infinity in a field is
+   * a heap number, two of them per connection.)
+   */
+  deadline = NEVER;
   private readonly settings: DriverSettings;
   private phase = NONE;
-  private phaseAt = Infinity;
+  private phaseAt = NEVER;
   /** When the frame or message now in progress started, or -1; and the bytes read since. */
   private progressSince = -1;
   private progressBytes = 0;
@@ -252,7 +270,7 @@ export class Driver implements Timed {
       this.owner?.onError(error);
       this.settle();
     }
-    if (time >= this.phaseAt) {
+    if (this.phaseAt !== NEVER && time >= this.phaseAt) {
       switch (this.phase) {
         case HANDSHAKE: {
           // The opening handshake did not finish in time (a slowloris client, a silent server).
@@ -330,7 +348,7 @@ export class Driver implements Timed {
   }
 
   private progressDeadline(): number {
-    return this.progressSince + this.settings.frameTimeout + (this.progressBytes * 1000) / this.settings.minReceiveRate;
+    return Math.ceil(this.progressSince + this.settings.frameTimeout + (this.progressBytes * 1000) / this.settings.minReceiveRate);
   }
 
   // ---- events -------------------------------------------------------------------------------------
@@ -520,6 +538,7 @@ export class Driver implements Timed {
     this.conn.transportClosed();
     if (this.settings.tracer !== undefined) watches.get(this)?.closed();
     disarm(this);
+    this.handshake?.onClosed(this);
     this.pump();
   }
 
@@ -541,17 +560,18 @@ export class Driver implements Timed {
 
   private setPhase(phase: number, timeout: number): void {
     this.phase = phase;
-    this.phaseAt = phase === NONE ? Infinity : now() + timeout;
+    this.phaseAt = phase === NONE ? NEVER : now() + Math.ceil(timeout);
     this.updateDeadline();
   }
 
   private updateDeadline(): void {
-    const progress = this.progressSince < 0 ? Infinity : this.progressDeadline();
-    const deadline = progress < this.phaseAt ? progress : this.phaseAt;
+    const progress = this.progressSince < 0 ? NEVER : this.progressDeadline();
+    const phase = this.phaseAt;
+    const deadline = progress === NEVER ? phase : phase === NEVER || progress < phase ? progress : phase;
     if (deadline === this.deadline) return;
-    const wasArmed = this.deadline !== Infinity;
+    const wasArmed = this.deadline !== NEVER;
     this.deadline = deadline;
-    if (deadline === Infinity) disarm(this);
+    if (deadline === NEVER) disarm(this);
     else if (!wasArmed) arm(this, this.shortestTimeout());
   }
 

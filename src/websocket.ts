@@ -374,7 +374,7 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
    * @internal
    */
   get shareKey(): string | null | undefined {
-    return this.driver === undefined ? null : this.driver.conn.shareKey;
+    return this.driver!.conn.shareKey;
   }
 
   /** The frame of a whole message as this connection sends it, to share with its key. @internal */

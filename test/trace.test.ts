@@ -46,13 +46,17 @@ t.test('a client traced with trace: true prints lines on stderr; an embedded ser
   try {
     client = await connect(`ws://127.0.0.1:${(httpServer.address() as AddressInfo).port}/`, { trace: true });
     await next(client, 'message');
+    // The server closes: the client's trace sees the server's FIN, the states, the end.
+    const closed = next(client, 'close');
+    for (const ws of wss.clients) ws.close(1000);
+    await closed;
   } finally {
     (process.stderr as { write: unknown }).write = write;
   }
+  t.ok(written.some((l) => /state CLOSING → CLOSED/.test(l)), 'the closing states');
   t.ok(written.some((l) => /client → server {2}GET \/ HTTP\/1\.1/.test(l)), 'the request, as trace prints it');
   t.ok(written.some((l) => /server → client/.test(l) && /hi/.test(l)), 'the message');
   t.match(events.find((e) => e.event === 'request'), { lines: [/^GET \/ HTTP\/1\.1$/] }, "the embedded server's trace shows the head node:http read");
-  client.terminate();
   await wss.close();
 });
 

@@ -322,3 +322,21 @@ t.test('a heartbeat answered each time keeps the connection; a headers line with
   t.equal(upgrade.headers['x-flag'], '', 'a line without a colon is a header with an empty value');
   second.terminate();
 });
+
+t.test('a fragmented binary message as an ArrayBuffer of its own; a send after CLOSED calls back with why', async (t) => {
+  const { url, server } = await wsEcho(t);
+  const ws = new WebSocket(url);
+  ws.binaryType = 'arraybuffer';
+  await next(ws, 'open');
+  const [peer] = [...server.clients];
+  const got = next<[ArrayBuffer]>(ws, 'message');
+  peer.send(Buffer.alloc(10_000, 3), { fin: false });
+  peer.send(Buffer.alloc(10_000, 4), { fin: true });
+  const [data] = await got;
+  t.equal(data.byteLength, 20_000);
+  t.equal(new Uint8Array(data)[19_999], 4);
+  ws.close();
+  await next(ws, 'close');
+  const error = await new Promise<Error | undefined>((resolve) => ws.send('late', resolve));
+  t.match(error, { code: 'WS_ERR_NOT_OPEN', message: /is CLOSED/ });
+});

@@ -160,6 +160,10 @@ export class Connection {
   private deflater: Deflater | undefined;
   private inflater: Inflater | undefined;
 
+  /**
+   * @param options the role and its settings. A server passes the same object to all its
+   *   connections (it is only read): a connection then costs no options object of its own.
+   */
   constructor(options: ConnectionRole) {
     this.options = options;
     this.role = options.role;

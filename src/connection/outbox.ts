@@ -62,7 +62,8 @@ function detachAll(chunks: Buffer[]): void {
 
 export class Outbox {
   /** Chunks ready to be written, in order. */
-  private chunks: Buffer[] = [];
+  /** (Made on first need and handed over whole by `take`: an idle connection holds no array.) */
+  private chunks: Buffer[] | undefined = undefined;
   /** This outbox's pending region of the shared slab: [regionStart, regionEnd) of `regionSlab`. */
   private regionSlab: Buffer | undefined = undefined;
   private regionStart = 0;
@@ -134,9 +135,9 @@ export class Outbox {
    */
   take(detach = false): Buffer[] {
     this.closeRegion();
-    const chunks = this.chunks;
+    const chunks = this.chunks ?? [];
     if (detach) detachAll(chunks);
-    this.chunks = [];
+    this.chunks = undefined;
     this.bytes = 0;
     return chunks;
   }
@@ -144,7 +145,7 @@ export class Outbox {
   /** Drops everything queued and not yet taken (a recipient too slow to keep: its backlog is shed). */
   clear(): void {
     this.closeRegion();
-    this.chunks = [];
+    this.chunks = undefined;
     this.bytes = 0;
   }
 
@@ -155,7 +156,7 @@ export class Outbox {
    */
   hold(): void {
     this.closeRegion();
-    detachAll(this.chunks);
+    if (this.chunks !== undefined) detachAll(this.chunks);
   }
 
   /** Grows this outbox's slab region by n bytes and returns where they start. */
@@ -177,13 +178,13 @@ export class Outbox {
 
   private push(chunk: Buffer): void {
     this.closeRegion();
-    this.chunks.push(chunk);
+    (this.chunks ??= []).push(chunk);
     this.bytes += chunk.length;
   }
 
   private closeRegion(): void {
     if (this.regionSlab !== undefined && this.regionEnd > this.regionStart) {
-      this.chunks.push(this.regionSlab.subarray(this.regionStart, this.regionEnd));
+      (this.chunks ??= []).push(this.regionSlab.subarray(this.regionStart, this.regionEnd));
     }
     this.regionSlab = undefined;
     this.regionStart = this.regionEnd = 0;

@@ -30,7 +30,6 @@ export const MAX_AHEAD = 64 * 1024;
 /** A chunk that is all payload is kept as it is from this size up (smaller ones are cheaper to copy). */
 const KEEP_FROM = 16 * 1024;
 
-const EMPTY = Buffer.alloc(0);
 
 export class PayloadBuffer {
   /** Payload bytes held. */
@@ -90,7 +89,8 @@ export class PayloadBuffer {
   take(): Buffer {
     this.flushBlock();
     const segments = this.segments;
-    const data = segments.length === 1 ? segments[0] : segments.length === 0 ? EMPTY : Buffer.concat(segments, this.length);
+    // (The receiver makes a payload buffer only for a message with bytes: never empty here.)
+    const data = segments.length === 1 ? segments[0] : Buffer.concat(segments, this.length);
     this.clear();
     return data;
   }

@@ -31,6 +31,8 @@ export interface MessageInflater {
 
 export type { DecoderOptions };
 
+const EMPTY = Buffer.alloc(0);
+
 /**
  * Options of {@link Receiver}. `maxPayload` caps each MESSAGE, all its fragments together, as it
  * comes on the wire; `inflate` (which also allows RSV1) inflates messages that carry RSV1, and its
@@ -74,7 +76,8 @@ export class Receiver extends FrameDecoder {
   /** Payload bytes announced by this message's headers so far (checked against maxPayload). */
   private messageLength = 0;
   /** The payload of a message that did not come whole in one chunk. */
-  private readonly payload = new PayloadBuffer();
+  /** (Made when a message first spans chunks: an idle connection holds none.) */
+  private payloadBuffer: PayloadBuffer | undefined = undefined;
   /** Incremental UTF-8 state for text that arrives in pieces (made on first need). */
   private utf8: Utf8Validator | undefined = undefined;
   /** A control frame payload that spans chunks (≤ 125 bytes, §5.5). */
@@ -98,7 +101,7 @@ export class Receiver extends FrameDecoder {
    * buffers holding payload at their full size (see payload-buffer.ts). 0 between messages.
    */
   get bufferedBytes(): number {
-    return this.held + this.payload.memory + (this.control === undefined ? 0 : this.control.length);
+    return this.held + (this.payloadBuffer?.memory ?? 0) + (this.control === undefined ? 0 : this.control.length);
   }
 
   /**
@@ -203,7 +206,7 @@ export class Receiver extends FrameDecoder {
     }
     for (const out of pieces) {
       // The inflater bounds the total; room grows with what came out (no header announces it).
-      const announced = this.payload.length + out.length;
+      const announced = (this.payloadBuffer?.length ?? 0) + out.length;
       if (!this.addData(out, announced, this.maxPayload)) return false;
     }
     return true;
@@ -224,7 +227,7 @@ export class Receiver extends FrameDecoder {
       this.invalidUtf8();
       return false;
     }
-    if (piece.length !== 0) this.payload.add(piece, announced, limit);
+    if (piece.length !== 0) (this.payloadBuffer ??= new PayloadBuffer()).add(piece, announced, limit);
     return true;
   }
 
@@ -232,7 +235,9 @@ export class Receiver extends FrameDecoder {
     this.inMessage = false;
     // §8.1: a text message must not end inside a code point.
     if (this.validate && !this.utf8!.complete) return this.invalidUtf8();
-    this.sink.onMessage(this.payload.take(), this.messageBinary, this.messageRsv1);
+    const data = this.payloadBuffer?.take() ?? EMPTY;
+    this.payloadBuffer = undefined;
+    this.sink.onMessage(data, this.messageBinary, this.messageRsv1);
   }
 
   private controlFrame(payload: Buffer): void {
@@ -259,7 +264,7 @@ export class Receiver extends FrameDecoder {
   private release(): void {
     this.inMessage = false;
     this.inflating = false;
-    this.payload.clear();
+    this.payloadBuffer = undefined;
     this.control = undefined;
   }
 }

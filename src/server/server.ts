@@ -14,8 +14,8 @@ import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketError } from '../errors.js';
 import { checkOptions, rule } from '../options.js';
-import { Connection, ReadyState, type ServerPolicy, type UpgradeOffer } from '../connection/connection.js';
-import { Driver, type DriverSettings, type HandshakeListener } from '../driver.js';
+import { Connection, ReadyState, type ConnectionRole, type ServerPolicy, type UpgradeOffer } from '../connection/connection.js';
+import { Driver, type DriverSettings, type ServerSlot } from '../driver.js';
 import type { HeadParserOptions, RequestHead, UpgradeOptions } from '../handshake/index.js';
 import { WebSocket, kServerSide, type ConnectionOptions, type SendData, type Tracker } from '../websocket.js';
 import { broadcast, type SlowClientPolicy } from './broadcast.js';
@@ -190,17 +190,6 @@ interface Pending {
   request: IncomingMessage | undefined;
 }
 
-/** The server a socket belongs to, and its address's count (standalone sockets: they count against the limits). */
-const kServer = Symbol('simpatico-ws:server');
-const kAddress = Symbol('simpatico-ws:address');
-type ServerSocket = Duplex & { [kServer]: WebSocketServer; [kAddress]?: AddressCount };
-
-/** Connections and handshakes in progress from one address. */
-interface AddressCount {
-  address: string;
-  connections: number;
-  handshakes: number;
-}
 
 /** How long a client refused by a limit is told to wait (RFC 9110 §10.2.3), in seconds. */
 const RETRY_AFTER = '5';
@@ -215,6 +204,8 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
   private readonly settings: DriverSettings;
   private readonly policy: ServerPolicy;
   private readonly compression: ReturnType<typeof serverCompression>;
+  /** What every connection of this server is given: one object, shared. */
+  private readonly connectionRole: ConnectionRole;
   private readonly listener: net.Server | undefined;
   private readonly secureContext: tls.SecureContext | undefined;
   /** The 'upgrade' listener on a shared `server`. */
@@ -223,14 +214,17 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
   /** Connections in their opening handshake, by socket; `handleUpgrade` ones with their callback. */
   private readonly pending = new Map<Duplex, Pending>();
   private connectionCount = 0;
-  private readonly addresses = new Map<string, AddressCount>();
+  private readonly addresses = new Map<string, ServerSlot>();
   private closing = false;
   /** What each connection reports to: the clients set, the 'connectionError' event. */
   private readonly tracker: Tracker = {
     report: (error, ws) => {
       if (this.listenerCount('connectionError') > 0) this.emit('connectionError', error, ws);
     },
-    release: (ws) => this.clients.delete(ws),
+    release: (ws) => {
+      this.clients.delete(ws);
+      this.freeSlot(ws.driver!.slot);
+    },
   };
 
   /** @throws WebSocketError `WS_ERR_INVALID_OPTION` for an option of the wrong type, out of range, or unknown. */
@@ -250,6 +244,7 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
       protocols: typeof options.protocols === 'function' ? undefined : options.protocols,
       serveHttp: options.httpHandler !== undefined,
     };
+    this.connectionRole = { role: 'server', policy: this.policy, maxPayload: options.maxPayload, compression: this.compression?.settings };
     if (options.protocols !== undefined && options.handleProtocols !== undefined) {
       throw new WebSocketError('WS_ERR_INVALID_OPTION', 'new WebSocketServer(): give protocols or handleProtocols, not both.', { side: 'local' });
     }
@@ -487,8 +482,7 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
     }
     const entry = this.pending.get(driver.socket)!;
     this.pending.delete(driver.socket);
-    const count = (driver.socket as ServerSocket)[kAddress];
-    if (count !== undefined) count.handshakes--;
+    if (driver.slot !== undefined) driver.slot.handshakes--;
     driver.owner = ws;
     driver.handshake = undefined;
     this.clients.add(ws);
@@ -529,7 +523,8 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
 
   private onSocket(raw: net.Socket): void {
     // A socket may fail at any moment (a reset): its 'close' follows; never the server's 'error'.
-    raw.on('error', noop);
+    // (The driver listens on a plain socket; under TLS the raw one needs a listener of its own.)
+    if (this.secureContext !== undefined) raw.on('error', noop);
     // Counted from TCP accept, before TLS: a client that never finishes its TLS handshake holds a
     // slot as any other, and its handshake runs inside handshakeTimeout.
     this.connectionCount++;
@@ -540,8 +535,8 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
     count.connections++;
     count.handshakes++;
     const socket = this.secureContext === undefined ? raw : new tls.TLSSocket(raw, { isServer: true, secureContext: this.secureContext });
-    (socket as unknown as ServerSocket)[kAddress] = count;
     const driver = this.track(socket, undefined);
+    driver.slot = count;
     const o = this.options;
     if (this.connectionCount > (o.maxConnections ?? Infinity)) {
       driver.refuse(503, 'The server is at its connection limit; try again later.', { 'Retry-After': RETRY_AFTER }, 'WS_ERR_CONNECTION_LIMIT');
@@ -552,25 +547,25 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
 
   /** A connection in its opening handshake, under the server's eye until it is accepted or gone. */
   private track(socket: Duplex, callback: ((ws: WebSocket, request: HttpRequest) => void) | undefined, request?: IncomingMessage): Driver {
-    const conn = new Connection({ role: 'server', policy: this.policy, maxPayload: this.options.maxPayload, compression: this.compression?.settings });
+    const conn = new Connection(this.connectionRole);
     const driver = new Driver(socket, conn, this.settings, undefined, this);
     this.pending.set(socket, { driver, callback, request });
-    // One shared listener finds its server on the socket: nothing allocated per connection.
-    (socket as ServerSocket)[kServer] = this;
-    socket.on('close', WebSocketServer.onSocketClose);
     return driver;
   }
 
-  private static onSocketClose(this: ServerSocket): void {
-    const server = this[kServer];
-    const count = this[kAddress];
-    if (count !== undefined) {
-      server.connectionCount--;
-      count.connections--;
-      if (server.pending.has(this)) count.handshakes--;
-      if (count.connections === 0) server.addresses.delete(count.address);
-    }
-    server.pending.delete(this);
+  /** @internal A connection closed during its handshake (the driver tells; no listener per socket). */
+  onClosed(driver: Driver): void {
+    this.pending.delete(driver.socket);
+    if (driver.slot !== undefined) driver.slot.handshakes--;
+    this.freeSlot(driver.slot);
+  }
+
+  /** A standalone connection is gone: its slot, and its address's, are free. */
+  private freeSlot(slot: ServerSlot | undefined): void {
+    if (slot === undefined) return;
+    this.connectionCount--;
+    slot.connections--;
+    if (slot.connections === 0) this.addresses.delete(slot.address);
   }
 
   private emitError(error: Error): void {

@@ -14,7 +14,8 @@ const MiB = 1024 * 1024;
 
 /** How many Buffers hold the message in progress (white-box: the property is "no list per fragment"). */
 function buffersHeld(receiver: Receiver): number {
-  const payload = (receiver as unknown as { payload: { segments: Buffer[]; block: Buffer | undefined } }).payload;
+  const payload = (receiver as unknown as { payloadBuffer?: { segments: Buffer[]; block: Buffer | undefined } }).payloadBuffer;
+  if (payload === undefined) return 0;
   return payload.segments.length + (payload.block === undefined ? 0 : 1);
 }
 

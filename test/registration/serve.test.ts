@@ -306,3 +306,15 @@ t.test('--tls-cert and --tls-key serve https:// and wss://', async (t) => {
   t.same(await got, ['over TLS', alice.publicKey]);
   t.equal(await stop(), 0);
 });
+
+t.test('serve --trace explains every connection on stderr', async (t) => {
+  const s = await start(['--port', '0', '--trace', '--quiet'], webRoot());
+  t.teardown(s.stop);
+  const socket = net.connect({ port: Number(new URL(s.url).port), host: '127.0.0.1' });
+  socket.on('error', () => {});
+  socket.resume();
+  socket.write('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+  await new Promise((r) => socket.once('close', r));
+  for (let i = 0; i < 100 && !s.err.some((l) => /client → server {2}GET \//.test(l)); i++) await new Promise((r) => setTimeout(r, 10));
+  t.ok(s.err.some((l) => /client → server {2}GET \/ HTTP\/1\.1/.test(l)), 'the request, as trace shows it');
+});

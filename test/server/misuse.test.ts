@@ -47,7 +47,7 @@ t.test('hooks that return the wrong thing, throw or reject: 500 for that client,
   child.stdout!.on('data', (d) => (stdout += d));
   child.stderr!.on('data', (d) => (stderr += d));
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-  for (let i = 0; i < 200 && !stdout.includes('\n'); i++) await new Promise((r) => setTimeout(r, 50));
+  for (let i = 0; i < 1200 && !stdout.includes("\n"); i++) await new Promise((r) => setTimeout(r, 50));
   const { url, callbackUrl } = JSON.parse(stdout.split('\n')[0]) as { url: string; callbackUrl: string };
   const port = Number(new URL(url).port);
   const callbackPort = Number(new URL(callbackUrl).port);

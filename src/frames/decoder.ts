@@ -32,7 +32,7 @@ import { checkOptions, invalidOption, rule } from '../options.js';
 import { CloseCode } from './close.js';
 import { type FrameErrorCode, FrameErrorCode as E, remoteError } from './codes.js';
 import { readKey, xorRange } from './mask-fast.js';
-import { DEFAULT_MAX_PAYLOAD, isKnownOpcode } from './opcodes.js';
+import { DEFAULT_MAX_PAYLOAD, type FrameBits, isKnownOpcode } from './opcodes.js';
 
 /** Waiting for the first 2 header bytes: FIN, RSV1–3, opcode, MASK, 7-bit length (§5.2). */
 const GET_INFO = 0;
@@ -118,6 +118,11 @@ export abstract class FrameDecoder {
   /** The current frame's payload length once its header has told it, until the frame ends; else 0. */
   protected get frameAnnounced(): number {
     return this.state === GET_MASK || this.state === GET_DATA ? this.payloadLength : 0;
+  }
+
+  /** The current frame's header bits as a record (for readers that report frames; not the hot path). */
+  protected get bits(): FrameBits {
+    return { fin: this.fin, rsv1: this.rsv1, rsv2: this.rsv2, rsv3: this.rsv3, opcode: this.opcode, masked: this.masked };
   }
 
   /**

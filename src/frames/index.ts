@@ -20,7 +20,7 @@
  *  12. parser.ts          frames out (FrameParser)
  *  13. receiver.ts        §5.4 messages out (Receiver)
  */
-export { DEFAULT_MAX_PAYLOAD, Opcode, isControlOpcode, isKnownOpcode, type Frame } from './opcodes.js';
+export { DEFAULT_MAX_PAYLOAD, Opcode, isControlOpcode, isKnownOpcode, type Frame, type FrameBits } from './opcodes.js';
 export { FrameErrorCode } from './codes.js';
 export { CloseCode, MAX_CLOSE_REASON_BYTES, decodeClosePayload, encodeClosePayload, isValidCloseCode } from './close.js';
 export { applyMask } from './mask.js';

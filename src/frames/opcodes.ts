@@ -32,8 +32,8 @@ export function isKnownOpcode(opcode: number): boolean {
   return opcode <= 2 || (opcode >= 8 && opcode <= 10);
 }
 
-/** A frame as it is on the wire, payload already unmasked (RFC 6455 §5.2). */
-export interface Frame {
+/** The bits of a frame's first two bytes (RFC 6455 §5.2), the length aside. */
+export interface FrameBits {
   /** FIN: this is the final fragment of a message (§5.4). */
   fin: boolean;
   /** RSV1–3: zero unless an extension defines them (§5.2, §9). */
@@ -43,6 +43,10 @@ export interface Frame {
   opcode: number;
   /** Whether the payload was masked on the wire (always true from a client, false from a server; §5.1). */
   masked: boolean;
+}
+
+/** A frame as it is on the wire, payload already unmasked (RFC 6455 §5.2). */
+export interface Frame extends FrameBits {
   /** The unmasked payload. */
   payload: Buffer;
 }

@@ -60,15 +60,7 @@ export class FrameParser extends FrameDecoder {
   }
 
   protected onFramePayload(payload: Buffer): void {
-    this.frames.push({
-      fin: this.fin,
-      rsv1: this.rsv1,
-      rsv2: this.rsv2,
-      rsv3: this.rsv3,
-      opcode: this.opcode,
-      masked: this.masked,
-      payload,
-    });
+    this.frames.push({ ...this.bits, payload });
   }
 
   protected onFramePiece(piece: Buffer, last: boolean): void {

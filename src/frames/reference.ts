@@ -36,7 +36,7 @@ import { WebSocketError } from '../errors.js';
 import { CloseCode, isValidCloseCode } from './close.js';
 import { FrameErrorCode as E, remoteError } from './codes.js';
 import { applyMask } from './mask.js';
-import { DEFAULT_MAX_PAYLOAD, type Frame, Opcode, isControlOpcode, isKnownOpcode } from './opcodes.js';
+import { DEFAULT_MAX_PAYLOAD, type Frame, type FrameBits, Opcode, isControlOpcode, isKnownOpcode } from './opcodes.js';
 
 /** Options of the reference decoder: the same meaning as the Receiver's and FrameParser's. */
 export interface ReferenceOptions {
@@ -157,13 +157,7 @@ function closeFrame(data: Buffer): { code: number; reason: string } | WebSocketE
 }
 
 /** A frame header, read up to its payload length; the masking key comes after (see readPayload). */
-interface Header {
-  fin: boolean;
-  rsv1: boolean;
-  rsv2: boolean;
-  rsv3: boolean;
-  opcode: number;
-  masked: boolean;
+interface Header extends FrameBits {
   length: number;
   /** Offset just past the length fields. */
   end: number;

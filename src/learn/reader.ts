@@ -12,7 +12,7 @@
  * Receiver's verdict on every kind of invalid input.
  */
 import { WebSocketError } from '../errors.js';
-import { CloseCode, FrameErrorCode, Utf8Validator, decodeClosePayload } from '../frames/index.js';
+import { CloseCode, FrameErrorCode, Utf8Validator, decodeClosePayload, type FrameBits } from '../frames/index.js';
 import { FrameDecoder } from '../frames/decoder.js';
 import type { Side } from './words.js';
 
@@ -20,17 +20,11 @@ import type { Side } from './words.js';
 export type LengthForm = 7 | 16 | 64;
 
 /** The header of a frame, as far as it was read. */
-export interface FrameHeader {
+export interface FrameHeader extends FrameBits {
   /** 1-based position of the frame in this direction. */
   index: number;
   /** Offset of the frame's first byte in the stream. */
   offset: number;
-  fin: boolean;
-  rsv1: boolean;
-  rsv2: boolean;
-  rsv3: boolean;
-  opcode: number;
-  masked: boolean;
   /** Known once the length fields are read. */
   lengthForm?: LengthForm;
   length?: number;
@@ -324,16 +318,7 @@ export class WireReader extends FrameDecoder {
 
   /** The header fields the decoder has read for the frame in progress. */
   private partialHeader(form: LengthForm | undefined): FrameHeader {
-    const header: FrameHeader = {
-      index: this.frames + 1,
-      offset: this.frameEnd,
-      fin: this.fin,
-      rsv1: this.rsv1,
-      rsv2: this.rsv2,
-      rsv3: this.rsv3,
-      opcode: this.opcode,
-      masked: this.masked,
-    };
+    const header: FrameHeader = { index: this.frames + 1, offset: this.frameEnd, ...this.bits };
     if (form !== undefined) header.lengthForm = form;
     return header;
   }

@@ -1,5 +1,6 @@
 // Helpers for the codec tests: a small independent DEFLATE decoder (RFC 1951) that reports how far
 // back each match reaches, payload generators, and chunkings.
+import { xorshift32 } from '../frames/helpers.js';
 
 /**
  * Decode a raw DEFLATE stream (RFC 1951 §3.2) written from scratch for the tests, independent of
@@ -124,18 +125,8 @@ export function decodeDeflate(input: Buffer, history: Buffer = Buffer.alloc(0)):
   return { output: Buffer.from(out.slice(history.length)), maxDistance, final };
 }
 
-/** A seeded xorshift32 generator. */
-export function generator(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x;
-  };
-}
+/** A seeded xorshift32 generator (the frames tests' own). */
+export const generator = xorshift32;
 
 /** `size` bytes of chat-like JSON (compressible, with some non-ASCII), the same for a seed. */
 export function json(size: number, seed = 1): Buffer {

@@ -129,8 +129,8 @@ export function receiveAll(options: ReceiverOptions, stream: Buffer): Event[] {
   return expected as Event[];
 }
 
-/** A small seeded PRNG (Marsaglia's xorshift32), so property tests are reproducible. */
-export function prng(seed: number): () => number {
+/** Marsaglia's xorshift32, seeded: unsigned 32-bit integers, so that property tests are reproducible. */
+export function xorshift32(seed: number): () => number {
   let x = seed >>> 0 || 1;
   return () => {
     x ^= x << 13;
@@ -138,6 +138,12 @@ export function prng(seed: number): () => number {
     x ^= x >>> 17;
     x ^= x << 5;
     x >>>= 0;
-    return x / 4294967296;
+    return x;
   };
+}
+
+/** The same generator as numbers in [0, 1). */
+export function prng(seed: number): () => number {
+  const next = xorshift32(seed);
+  return () => next() / 4294967296;
 }

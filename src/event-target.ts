@@ -46,7 +46,8 @@ export class ErrorEvent extends WsEvent {
   constructor(target: unknown, error: unknown) {
     super('error', target);
     this.error = error;
-    this.message = error instanceof Error ? error.message : String(error);
+    // What the facade emits with 'error' is always an Error (a WebSocketError or the socket's own).
+    this.message = (error as Error).message;
   }
 }
 

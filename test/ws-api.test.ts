@@ -254,6 +254,7 @@ t.test("a client connecting from another local address, and ws's TLS options at 
   await next(ws, 'close');
   t.throws(() => new WebSocket('ftp://x/'), { code: 'WS_ERR_INVALID_URL' }, 'a bad URL throws in the constructor');
   t.throws(() => new WebSocket('ws://x/', { protocolVersion: 8 } as never), { code: 'WS_ERR_INVALID_OPTION', message: /protocolVersion must be 13/ });
+  t.throws(() => new WebSocket('ws://x/', { skipUTF8Validation: true } as never), { code: 'WS_ERR_INVALID_OPTION', message: /skipUTF8Validation must be false: text is always validated/ });
   const offered = next<[WebSocket, { headers: Record<string, string> }]>(server, 'connection');
   const single = new WebSocket(server.url, 'only', { ca: cert, servername: 'localhost' });
   await next(single, 'open');
@@ -287,12 +288,17 @@ t.test('the last corners: onerror gets an ErrorEvent; unknown types; callbacks o
   (peer as unknown as { _socket: { pause(): void } })._socket.pause();
   const big = Buffer.alloc(1024 * 1024);
   let result: Error | undefined | 'pending' = 'pending';
+  let queued: Error | undefined | 'pending' = 'pending';
   for (let i = 0; i < 50; i++) ws.send(big);
-  ws.send('last', (error) => (result = error));
+  ws.send('queued', (error) => (queued = error));
   await new Promise((r) => setTimeout(r, 50));
+  // By now the held bytes went to the socket's own queue (which the peer does not empty): this
+  // send waits in the outbox, so its callback is still ours to call when the socket goes.
+  ws.send('last', (error) => (result = error));
   ws.terminate();
   await next(ws, 'close');
   t.match(result, { code: 'WS_ERR_NOT_OPEN' }, 'the callback of bytes never written gets an error');
+  t.match(queued, { code: 'WS_ERR_NOT_OPEN' }, 'and so does one of bytes the socket took but never wrote');
   peer.terminate();
 
   // A stream ended before its socket opened closes it once open.

@@ -587,4 +587,5 @@ function headText(request: IncomingMessage): string {
   return `${text}\r\n`;
 }
 
+/* c8 ignore next -- a guard: Node's TLS wrap takes the raw socket's handle, so its resets surface on the TLSSocket (tried: a reset mid-ClientHello and before it); the raw socket's own 'error' would otherwise be uncaught */
 function noop(): void {}

@@ -11,14 +11,16 @@
  *   5. reference.ts       §5.2–§5.6 decoding a whole input at once: what the codec is tested against
  *
  * The codec, fast and incremental:
- *   6. mask-fast.ts       §5.3 again, 8 bytes at a time
- *   7. mask-key.ts        §5.3 masking keys from a strong random source
- *   8. encode.ts          §5.2 frame headers, written
- *   9. utf8.ts            §8.1 UTF-8 validation of text arriving in pieces
- *  10. decoder.ts         §5.2–§5.5 the frame state machine, bytes in any chunking
- *  11. payload-buffer.ts  a payload held while its pieces arrive, bounded by its bytes (§10.4)
- *  12. parser.ts          frames out (FrameParser)
- *  13. receiver.ts        §5.4 messages out (Receiver)
+ *   6. mask-wasm-bytes.ts the assembled bytes of mask.wat (§5.3 in WebAssembly text: read that file)
+ *   7. mask-wasm.ts       §5.3 again, 16 bytes at a time in WebAssembly SIMD, for large payloads
+ *   8. mask-fast.ts       §5.3 again, 8 bytes at a time (and the choice of path by size)
+ *   9. mask-key.ts        §5.3 masking keys from a strong random source
+ *  10. encode.ts          §5.2 frame headers, written
+ *  11. utf8.ts            §8.1 UTF-8 validation of text arriving in pieces
+ *  12. decoder.ts         §5.2–§5.5 the frame state machine, bytes in any chunking
+ *  13. payload-buffer.ts  a payload held while its pieces arrive, bounded by its bytes (§10.4)
+ *  14. parser.ts          frames out (FrameParser)
+ *  15. receiver.ts        §5.4 messages out (Receiver)
  */
 export { DEFAULT_MAX_PAYLOAD, Opcode, isControlOpcode, isKnownOpcode, type Frame, type FrameBits } from './opcodes.js';
 export { FrameErrorCode } from './codes.js';

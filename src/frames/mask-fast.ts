@@ -2,12 +2,14 @@
  * Masking (RFC 6455 §5.3) fast: the rule of mask.ts, `octet i ^ key[i mod 4]`, for the codec's
  * hottest loop (a server unmasks every byte it receives).
  *
- * It works 64 bits at a time: the bytes up to the first 8-byte-aligned address go one by one, the
+ * From 8 KiB it hands the range to mask-wasm.ts (WebAssembly SIMD). Below, it works 64 bits at a time: the bytes up to the first 8-byte-aligned address go one by one, the
  * aligned middle goes through a `BigUint64Array` view with the key repeated and rotated into one
  * 64-bit word, and the last 0–7 bytes go one by one again. (V8 compiles 64-bit BigInt XOR on typed
  * arrays to plain machine XORs; measured here it moves twice the bytes of the same loop over an
  * `Int32Array`.)
  */
+
+import { kernel, WASM_THRESHOLD, xorRangeWasm } from './mask-wasm.js';
 
 /** Below this many bytes a plain byte loop beats the word loop's setup. */
 const WORD_THRESHOLD = 64;
@@ -44,6 +46,8 @@ function wordView(buffer: ArrayBufferLike, byteOffset: number, words: number): B
  */
 export function xorRange(buffer: Uint8Array, start: number, end: number, key: number, phase: number): void {
   let i = start;
+  // Large ranges: WebAssembly SIMD, sixteen bytes at a time (mask-wasm.ts says when it pays).
+  if (end - start >= WASM_THRESHOLD && kernel !== undefined) return xorRangeWasm(kernel, buffer, start, end, key, phase);
   if (end - start >= WORD_THRESHOLD) {
     // Head: byte by byte up to the first 8-byte-aligned address. At most 7 bytes.
     const head = (8 - ((buffer.byteOffset + start) & 7)) & 7;
@@ -131,6 +135,8 @@ export function mask(source: Buffer, key: Buffer, keyOffset: number, target: Buf
     if (i < length) target[targetOffset + i] = source[i] ^ k2;
     return;
   }
+  // Large: through WebAssembly's memory, from source to target (two copies in cache, no third).
+  if (length >= WASM_THRESHOLD && kernel !== undefined) return xorRangeWasm(kernel, source, 0, length, readKey(key, keyOffset), 0, target, targetOffset);
   // Copy (a memcpy, faster still than the XOR), then XOR the copy in place by 64-bit words.
   if (source.buffer !== target.buffer || source.byteOffset !== target.byteOffset + targetOffset) {
     source.copy(target, targetOffset);

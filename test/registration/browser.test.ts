@@ -83,7 +83,7 @@ t.test('two Chromium pages register and talk through the demo page', { skip }, a
   await a.page.fill('#send-to-text', 'direct from A');
   await a.page.click('#run-send-to');
   await waitLog(b.page, `from ${a.key}: direct from A`);
-  t.match(await log(a.page), `sent to ${b.key}: direct from A`);
+  t.match(await log(a.page), `to ${b.key}: direct from A — sent; the server answers only a message it cannot deliver`);
 
   // The seed's Send button: a broadcast of "hello there N", N from 0.
   await b.page.click('#run-send');
@@ -96,6 +96,7 @@ t.test('two Chromium pages register and talk through the demo page', { skip }, a
   await a.page.fill('#send-to-key', 'nobody');
   await a.page.click('#run-send-to');
   await waitLog(a.page, 'server: unknown recipient nobody');
+  t.match(await log(a.page), 'to nobody: direct from A — not delivered: the server answered {"error":"unknown recipient","to":"nobody"}');
 
   t.notOk(out.some((l) => l.startsWith('unregistered')), 'nobody was dropped');
 
@@ -112,6 +113,13 @@ t.test('two Chromium pages register and talk through the demo page', { skip }, a
   const text = await log(page);
   t.match(text, 'rejected (bad signature), retrying; 1 retries left');
   t.match(text, /error: The server refused registration of key [\w-]+ \(bad signature\)/);
+  // The panel counts the retries down: the refusal with one left (and its new challenge answered), then none.
+  const refusals = await page.$$eval('#protocol-panel .entry[data-kind="refused"] .what', (els) => els.map((el) => el.textContent));
+  t.same(refusals, [
+    'refused (bad signature): answering the new challenge, 1 retry left after it (step 3′)',
+    'refused (bad signature): no retries left, the server closes with 1008 (step 3″)',
+  ]);
+  t.equal(await page.locator('#protocol-panel .entry[data-kind="signed"]').count(), 2, 'the first answer and the retry');
   await page.click('#run-send');
   await waitLog(page, 'error: registeredSend() needs an open, registered socket.');
   ac2.abort();

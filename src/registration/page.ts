@@ -63,7 +63,7 @@ export const DEMO_PAGE = `<!doctype html>
       <h2>Protocol</h2>
       <p>Every text the server sends, and what this page signs to answer a challenge, as
         <a id="protocol-link" href="registration/PROTOCOL.md">the protocol document</a> defines them.</p>
-      <div id="protocol-panel" class="pane" aria-live="polite"></div>
+      <div id="protocol-panel" class="pane" role="log"></div>
     </section>
   </div>
 </div>

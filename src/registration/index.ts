@@ -25,6 +25,8 @@ export { RegistrationClientRole, CLIENT_ERROR, type ClientRoleOptions, type Clie
 export {
   ClientSession,
   type ClientSessionOptions,
+  type ProtocolEvent,
+  type ProtocolListener,
   type SessionEvent,
   type SessionListener,
   type SessionTransport,

@@ -1,6 +1,7 @@
 /**
- * The plain-HTTP side of `simpatico-ws serve`: the demo page at `/` and the compiled browser
- * modules beside it, from memory. The files are read once at start-up into a map keyed by URL
+ * The plain-HTTP side of `simpatico-ws serve`: the demo page at `/`, the compiled browser modules
+ * beside it and the protocol document the page links to (`/registration/PROTOCOL.md`, which the
+ * build copies from src/registration), from memory. The files are read once at start-up into a map keyed by URL
  * path, so a request can only ever name one of them: no path from a client reaches the file system.
  */
 
@@ -10,8 +11,19 @@ import type { HttpRequest, HttpResponse } from '../server/server.js';
 import { DEMO_PAGE, DEMO_PAGE_CSP } from './page.js';
 
 /**
- * Reads every `.js` file under `root` (the browser build's output, dist/web) into a map from URL
- * path (`/registration/browser/demo.js`) to contents. A missing `root` gives an empty map.
+ * What each kind of file is served as. Markdown goes as plain text: text/markdown (RFC 7763) is
+ * its type, but browsers offer to download it rather than show it, and the page links to it to be read.
+ */
+const TYPES: Record<string, string> = {
+  '.js': 'text/javascript; charset=utf-8',
+  '.md': 'text/plain; charset=utf-8',
+};
+
+const typeOf = (path: string): string => TYPES[path.slice(path.lastIndexOf('.'))];
+
+/**
+ * Reads every `.js` and `.md` file under `root` (the browser build's output, dist/web) into a map
+ * from URL path (`/registration/browser/demo.js`) to contents. A missing `root` gives an empty map.
  */
 export async function loadWebFiles(root: string): Promise<Map<string, Buffer>> {
   const files = new Map<string, Buffer>();
@@ -24,7 +36,7 @@ export async function loadWebFiles(root: string): Promise<Map<string, Buffer>> {
     }
     for (const entry of entries) {
       if (entry.isDirectory()) await walk(join(dir, entry.name), `${prefix}${entry.name}/`);
-      else if (entry.name.endsWith('.js')) files.set(`${prefix}${entry.name}`, await readFile(join(dir, entry.name)));
+      else if (/\.(js|md)$/.test(entry.name)) files.set(`${prefix}${entry.name}`, await readFile(join(dir, entry.name)));
     }
   };
   await walk(root, '/');
@@ -54,7 +66,7 @@ export function demoHttpHandler(files: ReadonlyMap<string, Buffer>): (req: HttpR
     }
     const file = files.get(path);
     if (file !== undefined) {
-      return { status: 200, headers: { ...COMMON_HEADERS, 'content-type': 'text/javascript; charset=utf-8' }, body: file };
+      return { status: 200, headers: { ...COMMON_HEADERS, 'content-type': typeOf(path) }, body: file };
     }
     return { status: 404, headers: { ...COMMON_HEADERS, 'content-type': 'text/plain; charset=utf-8' }, body: 'Not found\n' };
   };

@@ -2,21 +2,26 @@
 // (in order, servers left running for the steps after them), each ```text excerpt after a command
 // is found in that command's output, and the trace lines the doc tells the reader to look for are
 // in the trace. Ports: the doc uses 9001 (echo) and 9002 (trace); here both listen on port 0, and
-// the ports they got replace 9001 and 9002 in the commands that follow.
-import t from 'tap';
+// the ports they got replace 9001 and 9002 in the commands that follow. Step 8's servers (`npm start`,
+// which is `serve` after the build, and two `serve` commands) listen on port 0 too; each must
+// serve the demo page with its protocol panel and the protocol document the panel links to (from
+// dist/web, as `npm start` does: `npm test` builds before it runs this).
+import t, { type Test } from 'tap';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { DEMO_PAGE } from '../../src/registration/page.js';
 import { main, type CliIO } from '../../src/cli.js';
 import { within } from '../conformance/harness.js';
 
 const DOC = readFileSync('docs/LEARN.md', 'utf8');
+const PKG = JSON.parse(readFileSync('package.json', 'utf8'));
 
 const CLIENT =
   `node --experimental-websocket -e "const ws = new WebSocket('ws://127.0.0.1:9002/'); ws.onopen = () => ws.send('Hello'); ` +
   `ws.onmessage = (e) => { console.log(e.data); ws.close(1000, 'bye'); };"`;
 
 /** The doc's commands, in order, with the exit status each must have. */
-const COMMANDS: { command: string; exit?: number; server?: 'echo' | 'trace'; stdout?: RegExp }[] = [
+const COMMANDS: { command: string; exit?: number; server?: 'echo' | 'trace' | 'serve'; stdout?: RegExp }[] = [
   { command: 'simpatico-ws echo --port 9001', server: 'echo' },
   { command: 'simpatico-ws trace ws://127.0.0.1:9001/ --port 9002', server: 'trace' },
   { command: CLIENT, exit: 0, stdout: /^Hello\n$/ },
@@ -34,7 +39,29 @@ const COMMANDS: { command: string; exit?: number; server?: 'echo' | 'trace'; std
   { command: 'simpatico-ws explain 8a 85 37 fa 21 3d 7f 9f 4d 51 58', exit: 0 },
   { command: 'simpatico-ws explain 09 00', exit: 1 },
   { command: 'simpatico-ws explain 88 85 01 02 03 04 02 ea 61 7d 64', exit: 0 },
+  { command: 'npm start', server: 'serve' },
+  { command: 'simpatico-ws serve --heartbeat 2', server: 'serve' },
+  { command: 'simpatico-ws serve --expected-host elsewhere.example --retries 2', server: 'serve' },
 ];
+
+/** What step 8 tells the reader to look for in the demo page and its panel: the page's script or markup says it. */
+const IN_PANEL = [
+  'challenge (step 1)',
+  'signed and answered (step',
+  'accepted: this key is now routable to this page (step 3)',
+  'heartbeat challenge (step 6)',
+  'heartbeat answer accepted (step 6)',
+  '— sent; the server answers only a message it cannot deliver',
+  '— not delivered: the server answered',
+  'the server answered: ',
+  'refused (',
+  'answering the new challenge, ',
+  ' left after it (step 3′)',
+  'no retries left, the server closes with 1008 (step 3″)',
+  'keep this key in this browser',
+  'New identity',
+];
+const DEMO_SCRIPT = readFileSync('src/registration/browser/demo.ts', 'utf8');
 
 /** What the doc tells the reader to look for in the trace (quoted in it, and found in the trace). */
 const IN_TRACE = [
@@ -49,6 +76,38 @@ const IN_TRACE = [
   'TCP: the server closed its side first (FIN), as RFC 6455 §7.1.1 advises',
   'state CLOSING → CLOSED',
 ];
+
+/**
+ * Starts one of step 8's servers on port 0 and checks what the reader is sent to look at: the page
+ * with its protocol panel, and the protocol document it links to.
+ */
+async function runServe(t: Test, command: string, signal: AbortSignal, servers: { lines: string[]; running: Promise<number> }[]) {
+  let args = words(command).slice(1);
+  if (command === 'npm start') {
+    t.equal(PKG.scripts.start, 'npm run build && node dist/cli.js serve', 'npm start is serve after the build');
+    args = ['serve'];
+  }
+  const lines: string[] = [];
+  const io: CliIO = { out: (l) => lines.push(...l.split('\n')), err: (l) => lines.push(l), signal };
+  servers.push({ lines, running: main([...args, '--port', '0'], io) });
+  await within(
+    (async () => {
+      while (!lines.some((l) => l.includes('http://'))) await new Promise((r) => setTimeout(r, 5));
+    })(),
+    `${command} to print its URL`,
+  );
+  const url = /(http:\/\/\S+)/.exec(lines.join('\n'))?.[1] as string;
+  t.match(lines.join('\n'), 'simpatico-ws serve: the registration demo is at http://127.0.0.1:', `${command} prints the URL`);
+  const page = await (await fetch(url)).text();
+  t.match(page, 'id="protocol-panel"', `${command}: the page has the protocol panel`);
+  const doc = await fetch(new URL('registration/PROTOCOL.md', url));
+  t.equal(doc.status, 200, `${command}: the protocol document is served (npm run build copies it into dist/web)`);
+  t.equal(await doc.text(), readFileSync('src/registration/PROTOCOL.md', 'utf8'));
+  if (command.includes('--expected-host elsewhere.example')) {
+    t.ok(lines.includes('simpatico-ws serve: signatures must name elsewhere.example'), 'only the other host is accepted');
+  }
+  t.notOk(lines.some((l) => /no browser modules/.test(l)), `${command}: the browser modules are built`);
+}
 
 /** The doc's ```sh commands, each with the ```text block right after its block, if any. */
 function docCommands(): { command: string; excerpt: string[] }[] {
@@ -91,6 +150,10 @@ t.test('the doc and the table list the same commands, in the same order', (t) =>
   );
   for (const quoted of IN_TRACE) t.ok(DOC.includes(quoted), `the doc quotes ${quoted}`);
   t.match(DOC, /^## 8\. The registration demo's protocol panel$/m, 'the heading for the registration step');
+  for (const quoted of IN_PANEL) {
+    t.ok(DOC.includes(quoted), `the doc quotes ${quoted}`);
+    t.ok(DEMO_SCRIPT.includes(quoted) || DEMO_PAGE.includes(quoted), `the demo shows ${quoted}`);
+  }
   t.end();
 });
 
@@ -106,6 +169,10 @@ t.test('every command of the doc runs, with the output the doc shows', async (t)
   const excerpts = new Map(docCommands().map((c) => [c.command, c.excerpt]));
   let trace: string[] = [];
   for (const row of COMMANDS) {
+    if (row.server === 'serve') {
+      await runServe(t, row.command, abort.signal, servers);
+      continue;
+    }
     if (row.server !== undefined) {
       const lines: string[] = [];
       const io: CliIO = { out: (l) => lines.push(...l.split('\n')), err: (l) => lines.push(l), signal: abort.signal };

@@ -83,7 +83,7 @@ t.test('two Chromium pages register and talk through the demo page', { skip }, a
   await a.page.fill('#send-to-text', 'direct from A');
   await a.page.click('#run-send-to');
   await waitLog(b.page, `from ${a.key}: direct from A`);
-  t.match(await log(a.page), `sent to ${b.key}: direct from A`);
+  t.match(await log(a.page), `to ${b.key}: direct from A — sent; the server answers only a message it cannot deliver`);
 
   // The seed's Send button: a broadcast of "hello there N", N from 0.
   await b.page.click('#run-send');
@@ -96,6 +96,7 @@ t.test('two Chromium pages register and talk through the demo page', { skip }, a
   await a.page.fill('#send-to-key', 'nobody');
   await a.page.click('#run-send-to');
   await waitLog(a.page, 'server: unknown recipient nobody');
+  t.match(await log(a.page), 'to nobody: direct from A — not delivered: the server answered {"error":"unknown recipient","to":"nobody"}');
 
   t.notOk(out.some((l) => l.startsWith('unregistered')), 'nobody was dropped');
 
@@ -103,7 +104,7 @@ t.test('two Chromium pages register and talk through the demo page', { skip }, a
   // then the exception, then the 1008 close.
   const ac2 = new AbortController();
   const out2: string[] = [];
-  const strict = main(['--port', '0', '--retries', '1', '--expected-host', 'elsewhere.example'], { out: (l) => out2.push(l), err: (l) => err.push(l), signal: ac2.signal }, webRoot);
+  const strict = main(['--port', '0', '--retries', '2', '--expected-host', 'elsewhere.example'], { out: (l) => out2.push(l), err: (l) => err.push(l), signal: ac2.signal }, webRoot);
   for (let i = 0; i < 500 && !out2.some((l) => l.includes('http://')); i++) await new Promise((r) => setTimeout(r, 10));
   const page = await context.newPage();
   await page.goto(/(http:\/\/\S+)/.exec(out2.join('\n'))![1]);
@@ -112,6 +113,17 @@ t.test('two Chromium pages register and talk through the demo page', { skip }, a
   const text = await log(page);
   t.match(text, 'rejected (bad signature), retrying; 1 retries left');
   t.match(text, /error: The server refused registration of key [\w-]+ \(bad signature\)/);
+  // The panel counts the retries down, as docs/LEARN.md §8 shows it for this command: each refusal
+  // with a new challenge (answered), then none left.
+  const refusals = await page.$$eval('#protocol-panel .entry[data-kind="refused"] .what', (els) => els.map((el) => el.textContent));
+  t.same(refusals, [
+    'refused (bad signature): answering the new challenge, 2 retries left after it (step 3′)',
+    'refused (bad signature): answering the new challenge, 1 retry left after it (step 3′)',
+    'refused (bad signature): no retries left, the server closes with 1008 (step 3″)',
+  ]);
+  t.equal(await page.locator('#protocol-panel .entry[data-kind="signed"]').count(), 3, 'the first answer and the two retries, each for a new nonce');
+  const nonces = await page.$$eval('#protocol-panel .entry[data-kind="signed"] dd[data-field="nonce"]', (els) => els.map((el) => el.textContent));
+  t.equal(new Set(nonces).size, 3, 'no nonce signed twice');
   await page.click('#run-send');
   await waitLog(page, 'error: registeredSend() needs an open, registered socket.');
   ac2.abort();

@@ -16,10 +16,16 @@
  * - `notice`: an `{"error": ...}` reply from the server; `detail: { error, to }`.
  * - `error`: `detail: { error }`, a `WebSocketError` (registration refused, or the connection failed).
  * - `close`: `detail: { code, reason, wasClean }`.
+ *
+ * And the protocol as it runs, for a page that shows it (the demo's protocol panel):
+ * - `received`: a text from the server, exactly as it arrived, before it is handled; `detail: { text }`.
+ * - `signed`: an answer to a challenge was signed and is being sent; `detail` is the session's
+ *   `signed` event: `{ domain, host, nonce, message, bytes, publicKey, signature, answer, heartbeat }`,
+ *   `message` being the exact string whose UTF-8 `bytes` were signed.
  */
 
 import { WebSocketError } from '../../errors.js';
-import { ClientSession, type SessionEvent } from '../core/client-session.js';
+import { ClientSession, type ProtocolEvent, type SessionEvent } from '../core/client-session.js';
 import { RegistrationErrorCode as E } from '../core/codes.js';
 import { hostOfUrl, type Ed25519KeyPair, type RegistrationCrypto } from '../core/crypto.js';
 import type { Json } from '../core/messages.js';
@@ -29,8 +35,11 @@ import { webCrypto } from '../core/webcrypto.js';
 export interface SimpaticoSocketOptions {
   /** Where to connect. Default: this page's URL, `http` → `ws`, without the fragment (the seed's rule). */
   url?: string;
-  /** This page's identity. Default: a fresh Ed25519 key pair whose private key cannot be exported. */
-  keyPair?: Ed25519KeyPair;
+  /**
+   * This page's identity, or the promise of one (a key read from storage, or still being made).
+   * Default: a fresh Ed25519 key pair whose private key cannot be exported.
+   */
+  keyPair?: Ed25519KeyPair | Promise<Ed25519KeyPair>;
   /** Default: WebCrypto. */
   crypto?: RegistrationCrypto;
 }
@@ -61,7 +70,12 @@ export class SimpaticoSocket extends EventTarget {
         },
         close: (code, reason) => this.socket.close(code, reason),
       },
-      { crypto, keyPair: options.keyPair ?? crypto.generateKeyPair(), host: hostOfUrl(this.url) },
+      {
+        crypto,
+        keyPair: options.keyPair ?? crypto.generateKeyPair(),
+        host: hostOfUrl(this.url),
+        onProtocol: (event) => this.observe(event),
+      },
       (event) => this.dispatch(event),
     );
     this.registered = this.session.registered;
@@ -97,14 +111,19 @@ export class SimpaticoSocket extends EventTarget {
 
   /**
    * Sends `data` (any JSON value) to every connection registered under the key `to`, or to every
-   * other registered connection when `to` is omitted. Throws a `WebSocketError`
-   * (`WS_ERR_NOT_REGISTERED`) before registration.
+   * other registered connection when `to` is omitted. Returns the text sent (`{"to":…,"data":…}`).
+   * Throws a `WebSocketError` (`WS_ERR_NOT_REGISTERED`) before registration.
+   *
+   * The server answers only a message it cannot route (`{"error":"unknown recipient","to":KEY}`,
+   * a `notice` event); there is no acknowledgement of one it routed.
    */
-  registeredSend(data: Json, to?: string): void {
+  registeredSend(data: Json, to?: string): string {
     if (this.socket.readyState !== WebSocket.OPEN) {
       throw new WebSocketError(E.NotRegistered, 'registeredSend() needs an open, registered socket.', { side: 'local' });
     }
-    this.socket.send(this.session.encode(data, to));
+    const text = this.session.encode(data, to);
+    this.socket.send(text);
+    return text;
   }
 
   /** Starts the closing handshake (RFC 6455 §7.1.2). */
@@ -131,6 +150,12 @@ export class SimpaticoSocket extends EventTarget {
         this.emit('error', { error: event.error });
         break;
     }
+  }
+
+  /** The session's protocol events, as `received` and `signed` events. */
+  private observe(event: ProtocolEvent): void {
+    if (event.type === 'received') this.emit('received', { text: event.text });
+    else this.emit('signed', event);
   }
 
   private emit(type: string, detail: unknown): void {

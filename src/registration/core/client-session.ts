@@ -19,6 +19,7 @@
 
 import { WebSocketError } from '../../errors.js';
 import { RegistrationClientRole, type ClientEvent } from './client-role.js';
+import { encodeBase64url } from './base64url.js';
 import { RegistrationErrorCode as E } from './codes.js';
 import type { Ed25519KeyPair, RegistrationCrypto } from './crypto.js';
 import type { Json } from './messages.js';
@@ -49,6 +50,43 @@ export type SessionEvent =
 
 export type SessionListener = (event: SessionEvent) => void;
 
+/**
+ * The protocol as the session runs it, for a program that wants to show or log it (the demo's
+ * protocol panel): what came from the server, and what was signed to answer it. Reported only to
+ * an `onProtocol` listener; a session without one does not collect them.
+ */
+export type ProtocolEvent =
+  /** A text from the server, exactly as it arrived, reported just before it is handled (in order). */
+  | { type: 'received'; text: string }
+  /**
+   * An answer to a challenge was signed and is about to be sent (PROTOCOL.md, step 2 or 6).
+   * `message` is the exact string whose UTF-8 `bytes` were signed:
+   * `domain` + `\n` + `host` + `\n` + `nonce` (see `registrationMessage`).
+   */
+  | {
+      type: 'signed';
+      /** The signature's domain tag, `simpatico-registration-v1`. */
+      domain: string;
+      /** The host signed for, normalised as the server compares it (lowercase `hostname[:port]`). */
+      host: string;
+      /** The server's challenge, as it arrived. */
+      nonce: string;
+      /** The signed string. */
+      message: string;
+      /** Its UTF-8 bytes: what Ed25519 signed (RFC 8032 §5.1.6). */
+      bytes: Uint8Array;
+      /** This client's public key, base64url (RFC 8032 §5.1.5, 32 bytes). */
+      publicKey: string;
+      /** The signature, base64url (64 bytes). */
+      signature: string;
+      /** The text sent to the server: `{"publicKey": …, "response": …}`. */
+      answer: string;
+      /** True when the challenge came after the registration (a heartbeat, PROTOCOL.md step 6). */
+      heartbeat: boolean;
+    };
+
+export type ProtocolListener = (event: ProtocolEvent) => void;
+
 /** What a session is made of. */
 export interface ClientSessionOptions {
   crypto: RegistrationCrypto;
@@ -58,7 +96,11 @@ export interface ClientSessionOptions {
   host: string;
   /** Milliseconds to wait for acceptance before giving up and closing; none when omitted. */
   timeout?: number;
+  /** Hears the protocol as it runs ({@link ProtocolEvent}): server texts, and what was signed. */
+  onProtocol?: ProtocolListener;
 }
+
+const decoder = new TextDecoder();
 
 /** Hands an exception to the environment's uncaught-error reporting, outside any promise. */
 function surface(error: unknown): void {
@@ -76,6 +118,9 @@ export class ClientSession {
   private queue: Promise<void> = Promise.resolve();
   private settle: { resolve(key: string): void; reject(error: WebSocketError): void } | undefined;
   private timer: ReturnType<typeof setTimeout> | undefined;
+  private readonly onProtocol: ProtocolListener | undefined;
+  /** What the crypto signed, waiting for the role's answer that carries it (one per answer). */
+  private readonly signatures: { bytes: Uint8Array; signature: Uint8Array }[] = [];
 
   constructor(
     private readonly transport: SessionTransport,
@@ -87,7 +132,9 @@ export class ClientSession {
     });
     // Who waits on the promise is the adapter's business; the listener hears of the failure anyway.
     this.registered.catch(() => undefined);
-    const make = (keyPair: Ed25519KeyPair) => (this.role = new RegistrationClientRole({ crypto: options.crypto, keyPair, host: options.host }));
+    this.onProtocol = options.onProtocol;
+    const crypto = this.onProtocol === undefined ? options.crypto : this.recording(options.crypto);
+    const make = (keyPair: Ed25519KeyPair) => (this.role = new RegistrationClientRole({ crypto, keyPair, host: options.host }));
     const { keyPair } = options;
     if (typeof (keyPair as Promise<Ed25519KeyPair>).then === 'function') {
       this.ready = (keyPair as Promise<Ed25519KeyPair>).then(make, (cause: unknown) => {
@@ -155,6 +202,8 @@ export class ClientSession {
     // Without a key pair (already reported) there is nothing to answer with.
     const role = await this.ready;
     if (role === undefined) return;
+    this.onProtocol?.({ type: 'received', text });
+    const heartbeat = role.registered;
     let events: ClientEvent[];
     try {
       events = await role.receive(text);
@@ -172,6 +221,7 @@ export class ClientSession {
     for (const event of events) {
       switch (event.type) {
         case 'send':
+          if (this.onProtocol !== undefined) this.reportSigned(this.onProtocol, role.publicKey, event.text, heartbeat);
           this.transport.send(event.text);
           break;
         case 'accepted':
@@ -197,6 +247,46 @@ export class ClientSession {
           break;
       }
     }
+  }
+
+  /**
+   * `crypto` with a `sign` that keeps what it signed: the role signs inside `receive`, and this is
+   * how the session learns the exact bytes without a second copy of the role's rule. Every other
+   * member is the original's (through the prototype), so any implementation of the interface works.
+   */
+  private recording(crypto: RegistrationCrypto): RegistrationCrypto {
+    const signatures = this.signatures;
+    return Object.create(crypto, {
+      sign: {
+        value: async (keyPair: Ed25519KeyPair, bytes: Uint8Array): Promise<Uint8Array> => {
+          const signature = await crypto.sign(keyPair, bytes);
+          signatures.push({ bytes, signature });
+          return signature;
+        },
+      },
+    }) as RegistrationCrypto;
+  }
+
+  /** The `signed` event for the answer `text`: the role signs exactly once per answer it sends. */
+  private reportSigned(listener: ProtocolListener, publicKey: string, answer: string, heartbeat: boolean): void {
+    const { bytes, signature } = this.signatures.shift() as { bytes: Uint8Array; signature: Uint8Array };
+    const message = decoder.decode(bytes);
+    // domain \n host \n nonce: the domain is fixed and a nonce is base64url (no \n), so the
+    // first and the last line break delimit the host whatever it holds.
+    const first = message.indexOf('\n');
+    const last = message.lastIndexOf('\n');
+    listener({
+      type: 'signed',
+      domain: message.slice(0, first),
+      host: message.slice(first + 1, last),
+      nonce: message.slice(last + 1),
+      message,
+      bytes,
+      publicKey,
+      signature: encodeBase64url(signature),
+      answer,
+      heartbeat,
+    });
   }
 
   /** Rejects `registered` if it is still pending (and tells the listener); false if it was settled. */

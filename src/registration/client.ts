@@ -10,7 +10,7 @@ import { WebSocketError } from '../errors.js';
 import { connect, type ClientOptions } from '../client/connect.js';
 import { checkOptions, rule } from '../options.js';
 import type { WebSocket } from '../websocket.js';
-import { ClientSession, type SessionEvent } from './core/client-session.js';
+import { ClientSession, type ProtocolListener, type SessionEvent } from './core/client-session.js';
 import { RegistrationErrorCode } from './core/codes.js';
 import { hostOfUrl, type Ed25519KeyPair, type RegistrationCrypto } from './core/crypto.js';
 import type { Json } from './core/messages.js';
@@ -25,6 +25,12 @@ export interface RegisterOptions {
   crypto?: RegistrationCrypto;
   /** Milliseconds to wait for acceptance before giving up and closing (default 15 000). */
   timeout?: number;
+  /**
+   * Hears the protocol as it runs, from the first challenge on: each server text as it arrived, and
+   * for each answer the exact string signed (domain tag, host, nonce), its key and signature — what
+   * the browser demo's panel shows. Without it, nothing is collected.
+   */
+  onProtocol?: ProtocolListener;
 }
 
 const DEFAULT_TIMEOUT = 15_000;
@@ -33,6 +39,7 @@ const REGISTER_RULES = {
   host: rule.string,
   crypto: SERVER_RULES.crypto,
   timeout: { accepts: 'a number of milliseconds above 0 and at most 2^31 - 1', check: SERVER_RULES.nonceTtl.check },
+  onProtocol: rule.function,
 };
 
 /** Events of a {@link Registration}. */
@@ -120,7 +127,7 @@ export function register(ws: WebSocket, keyPair: Ed25519KeyPair, options: Regist
   const registration = new Registration(ws);
   const session = new ClientSession(
     { send: (text) => ws.send(text), close: (code, reason) => ws.close(code, reason) },
-    { crypto: options.crypto ?? nodeCrypto, keyPair, host, timeout: options.timeout ?? DEFAULT_TIMEOUT },
+    { crypto: options.crypto ?? nodeCrypto, keyPair, host, timeout: options.timeout ?? DEFAULT_TIMEOUT, onProtocol: options.onProtocol },
     (event) => registration.dispatch(event),
   );
   registration.session = session;
@@ -144,8 +151,8 @@ export async function connectAndRegister(
   keyPair?: Ed25519KeyPair,
   options: RegisterOptions & ClientOptions = {},
 ): Promise<Registration> {
-  const { host, crypto, timeout, ...connectOptions } = options;
-  const registerOptions = { host, crypto, timeout };
+  const { host, crypto, timeout, onProtocol, ...connectOptions } = options;
+  const registerOptions = { host, crypto, timeout, onProtocol };
   checkOptions('connectAndRegister()', registerOptions, REGISTER_RULES);
   // The key first: the challenge arrives as soon as the connection opens.
   const keys = keyPair ?? (await (crypto ?? nodeCrypto).generateKeyPair());

@@ -498,3 +498,26 @@ t.test('a message for a connection that is closing is dropped, not sent', async 
   alice.socket.terminate();
   bob.close();
 });
+
+t.test('onProtocol: a Node client hears the challenge as it came and the exact string it signed', async (t) => {
+  const { server } = await hubServer(t);
+  const events: { type: string; text?: string; message?: string; nonce?: string; host?: string; publicKey?: string; heartbeat?: boolean }[] = [];
+  const keys = await nodeCrypto.generateKeyPair();
+  const ws = await connect(server.url);
+  const registration = await register(ws, keys, { onProtocol: (event) => events.push(event) });
+  const challenge = JSON.parse(events.find((e) => e.type === 'received')!.text!);
+  const signed = events.find((e) => e.type === 'signed')!;
+  t.equal(signed.nonce, challenge.challenge, 'the nonce signed is the one that arrived');
+  t.equal(signed.host, new URL(server.url).host, 'for the host connected to');
+  t.equal(signed.message, `simpatico-registration-v1\n${signed.host}\n${signed.nonce}`, 'domain tag, host and nonce, one per line');
+  t.equal(signed.heartbeat, false);
+  t.equal(registration.publicKey, signed.publicKey);
+  t.throws(() => register(ws, keys, { onProtocol: 'log' as never }), { code: 'WS_ERR_INVALID_OPTION' });
+  // connectAndRegister passes it on too.
+  const heard: string[] = [];
+  const other = await connectAndRegister(server.url, undefined, { onProtocol: (event) => heard.push(event.type) });
+  t.same(heard, ['received', 'signed', 'received'], 'the challenge, the answer, the acceptance');
+  other.close();
+  ws.close();
+  await closed(ws);
+});

@@ -28,13 +28,13 @@ export interface Kernel {
  */
 export function loadKernel(bytes: string): Kernel | undefined {
   const binary = Buffer.from(bytes, 'base64');
-  const wasm = (globalThis as { WebAssembly?: WebAssemblyApi }).WebAssembly;
+  const wasm = (globalThis as unknown as { WebAssembly?: WebAssemblyApi }).WebAssembly;
   if (wasm === undefined || !wasm.validate(binary)) return undefined;
   const { exports } = new wasm.Instance(new wasm.Module(binary));
   return { xor: exports.xor, memory: new Uint8Array(exports.memory.buffer, 0, PIECE) };
 }
 
-/** The little of the WebAssembly global used here (Node's types for it come with the DOM lib, which this build does not load). */
+/** The little of the WebAssembly global used here (its types come with the DOM lib, which the build does not load; the API reference's build does, hence `as unknown`). */
 interface WebAssemblyApi {
   validate(bytes: Uint8Array): boolean;
   Module: new (bytes: Uint8Array) => object;

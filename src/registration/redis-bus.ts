@@ -87,7 +87,8 @@ export class RedisBus extends EventEmitter<RedisBusEvents> implements Bus {
   private up = false;
   private resubscribing = false;
   private closed = false;
-  private lastError: Error | undefined;
+  /** Why Redis is unreachable, for the `down` event and the publishes refused meanwhile. */
+  private lastError = new Error('Redis is not connected');
   private readonly listener: PubSubListener = (message, channel) => this.receive(message, channel);
   private readonly onError = (error: Error) => {
     this.lastError = error;
@@ -149,7 +150,7 @@ export class RedisBus extends EventEmitter<RedisBusEvents> implements Bus {
   }
 
   publish(to: string | undefined, text: string): Promise<number> {
-    if (!this.client.isReady) return Promise.reject(this.lastError ?? new Error('Redis is not connected'));
+    if (!this.client.isReady) return Promise.reject(this.lastError);
     const channel = to === undefined ? this.all : this.channel(to);
     // This node counts among the receivers of a channel it holds; the others are what the hub asks.
     const self = this.channels.has(channel) ? 1 : 0;
@@ -209,11 +210,7 @@ export class RedisBus extends EventEmitter<RedisBusEvents> implements Bus {
     const up = this.client.isReady && this.subscriber!.isReady && !this.resubscribing;
     if (up === this.up) return;
     this.up = up;
-    if (up) {
-      this.lastError = undefined;
-      this.emit('up');
-    } else {
-      this.emit('down', this.lastError ?? new Error('Redis connection lost'));
-    }
+    if (up) this.emit('up');
+    else this.emit('down', this.lastError);
   }
 }

@@ -5,6 +5,8 @@
 import t from 'tap';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { connectAndRegister, type Registration } from '../../src/registration/client.js';
 import { nodeCrypto } from '../../src/registration/node-crypto.js';
@@ -17,10 +19,36 @@ interface Node {
   child: ChildProcess;
 }
 
-/** Starts `serve --redis` as its own process (on the TS sources, as the other CLI tests do). */
+/**
+ * Why dist/ cannot stand for src/ (missing, or older than a source), or undefined. The nodes run on
+ * the build (`npm test` builds first): three processes compiling the TS sources at once take tens of
+ * seconds on a busy machine. What they run is covered in process by redis-bus.test.ts.
+ */
+function staleBuild(dir = 'src'): string | undefined {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) {
+      if (path === join('src', 'registration', 'browser')) continue; // built to dist/web
+      const stale = staleBuild(path);
+      if (stale !== undefined) return stale;
+    } else if (entry.name.endsWith('.ts')) {
+      const built = join('dist', path.slice('src/'.length)).replace(/\.ts$/, '.js');
+      let time: number;
+      try {
+        time = statSync(built).mtimeMs;
+      } catch {
+        return `${built} is missing`;
+      }
+      if (time < statSync(path).mtimeMs) return `${built} is older than ${path}`;
+    }
+  }
+  return undefined;
+}
+
+/** Starts `simpatico-ws serve --redis` as its own process, from the build. */
 async function serve(redisUrl: string): Promise<Node> {
-  const args = ['src/cli.ts', 'serve', '--port', '0', '--redis', redisUrl, '--rate', '5000', '--burst', '5000', '--fanout', '100000'];
-  const child = spawn(process.execPath, [...process.execArgv, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const args = ['dist/cli.js', 'serve', '--port', '0', '--redis', redisUrl, '--rate', '5000', '--burst', '5000', '--fanout', '100000'];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const out: string[] = [];
   const err: string[] = [];
   createInterface({ input: child.stderr! }).on('line', (l) => err.push(l));
@@ -74,6 +102,8 @@ if (noRedis !== undefined) {
   };
 
   t.before(async () => {
+    const stale = staleBuild();
+    if (stale !== undefined) throw new Error(`${stale}: run 'npm run build' first (npm test does).`);
     redis = await startRedis();
     nodes = await Promise.all([serve(redis.url), serve(redis.url), serve(redis.url)]);
   });

@@ -198,6 +198,9 @@ t.test('accepted only once the key is subscribed; what was routed to it meanwhil
   bob.registeredSend(big, role.publicKey);
   bob.registeredSend(big, role.publicKey); // over maxBufferedAmount while held: dropped
   await until(() => held.published.length === 2, 'bob\'s messages routed');
+  const notice = nextNotice(bob);
+  bob.registeredSend('?', 'nobody');
+  t.same(await notice, ['unknown recipient', 'nobody'], 'others are answered meanwhile, not held');
   held.waiting.shift()!();
   t.match(JSON.parse(await alice.next()), { publicKey: role.publicKey, accepted: true }, 'accepted first');
   t.same(JSON.parse(await alice.next()), { from: 'far', data: 'from another node' }, 'then what waited, in order');

@@ -8,7 +8,7 @@ import { WebSocketServer } from '../../src/server/server.js';
 import { RedisBus, type RedisClientLike } from '../../src/registration/redis-bus.js';
 import { RegistrationHub } from '../../src/registration/hub.js';
 import { connectAndRegister, type Registration } from '../../src/registration/client.js';
-import { main, parseServeArgs, type RedisModule, type ServeIO } from '../../src/registration/serve.js';
+import { SERVE_USAGE, main, parseServeArgs, type RedisModule, type ServeIO } from '../../src/registration/serve.js';
 import { freePort, noRedis, startRedis, type RedisServer } from './fixtures/redis-server.js';
 
 if (noRedis !== undefined) {
@@ -146,7 +146,9 @@ function run() {
   });
 
   t.test('serve --redis: the flag, a missing package, an unreachable Redis, and the lines when Redis goes and comes back', async (t) => {
+    t.match(SERVE_USAGE, '--redis redis://HOST:PORT');
     t.equal((parseServeArgs(['--redis', 'redis://127.0.0.1:6379'], {}) as { redis: string }).redis, 'redis://127.0.0.1:6379');
+    t.equal((parseServeArgs([], {}) as { redis?: string }).redis, undefined, 'one node by default');
     t.throws(() => parseServeArgs(['--redis', 'http://x'], {}), /--redis must be a redis:\/\/ or rediss:\/\/ URL/);
     const io = (signal?: AbortSignal) => {
       const out: string[] = [];

@@ -23,18 +23,15 @@ import { EventEmitter } from 'node:events';
 import { checkOptions, rule } from '../options.js';
 import type { Bus, BusDeliver } from './bus.js';
 
-type Listener = (...args: any[]) => void;
-type PubSubListener = (message: string, channel: string) => void;
-
 /** What RedisBus uses of a node-redis client's subscriber (the client's `duplicate()`). */
 export interface RedisSubscriberLike {
   readonly isReady: boolean;
   readonly isOpen: boolean;
   connect(): Promise<unknown>;
-  subscribe(channel: string, listener: PubSubListener): Promise<unknown>;
-  unsubscribe(channel: string, listener: PubSubListener): Promise<unknown>;
+  subscribe(channel: string, listener: (message: string, channel: string) => void): Promise<unknown>;
+  unsubscribe(channel: string, listener: (message: string, channel: string) => void): Promise<unknown>;
   disconnect(): Promise<unknown>;
-  on(event: string, listener: Listener): unknown;
+  on(event: string, listener: (...args: any[]) => void): unknown;
 }
 
 /** What RedisBus uses of a node-redis client (`createClient()` of the `redis` package, v4 or later). */
@@ -42,8 +39,8 @@ export interface RedisClientLike {
   readonly isReady: boolean;
   publish(channel: string, message: string): Promise<number>;
   duplicate(): RedisSubscriberLike;
-  on(event: string, listener: Listener): unknown;
-  off(event: string, listener: Listener): unknown;
+  on(event: string, listener: (...args: any[]) => void): unknown;
+  off(event: string, listener: (...args: any[]) => void): unknown;
 }
 
 /** Options of a {@link RedisBus}. */
@@ -89,7 +86,7 @@ export class RedisBus extends EventEmitter<RedisBusEvents> implements Bus {
   private closed = false;
   /** Why Redis is unreachable, for the `down` event and the publishes refused meanwhile. */
   private lastError = new Error('Redis is not connected');
-  private readonly listener: PubSubListener = (message, channel) => this.receive(message, channel);
+  private readonly listener = (message: string, channel: string): void => this.receive(message, channel);
   private readonly onError = (error: Error) => {
     this.lastError = error;
     this.check();

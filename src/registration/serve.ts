@@ -122,6 +122,25 @@ export function loopbackHosts(address: string, port: number, secure: boolean): s
 
 class UsageError extends Error {}
 
+function checkRedisUrl(value: string): void {
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (url === undefined || (url.protocol !== 'redis:' && url.protocol !== 'rediss:') || url.hostname === '') {
+    throw new UsageError(`--redis must be a redis:// or rediss:// URL (redis://HOST:PORT), not '${value}'.`);
+  }
+}
+
+/** The Redis URL as it may be printed: its password, if any, left out. */
+function shownUrl(value: string): string {
+  const url = new URL(value);
+  if (url.password !== '') url.password = '***';
+  return url.toString();
+}
+
 /** The parsed command line. */
 export interface ServeConfig {
   port: number;
@@ -196,9 +215,7 @@ export function parseServeArgs(argv: string[], env: Record<string, string | unde
   if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined)) {
     throw new UsageError('--tls-cert and --tls-key go together: give both, or neither for plain http and ws.');
   }
-  if (values.redis !== undefined && !/^rediss?:\/\/[^/\s]/.test(values.redis)) {
-    throw new UsageError(`--redis must be a redis:// or rediss:// URL (redis://HOST:PORT), not '${values.redis}'.`);
-  }
+  if (values.redis !== undefined) checkRedisUrl(values.redis);
   const host = values.host ?? env.HOST ?? '127.0.0.1';
   // A signature names the host the client meant. Taking that from each request's Host header lets
   // a relay hand a victim's signature to this server under its own connection; on loopback the
@@ -277,7 +294,7 @@ async function connectRedis(url: string, io: ServeIO, load: () => Promise<RedisM
     const bus = await new RedisBus(client).connect();
     return { client, bus };
   } catch (error) {
-    io.err(`simpatico-ws serve: cannot connect to Redis at ${url}: ${(error as Error).message}`);
+    io.err(`simpatico-ws serve: cannot connect to Redis at ${shownUrl(url)}: ${(error as Error).message}`);
     return undefined;
   }
 }
@@ -361,11 +378,12 @@ export async function main(
   // Every value was checked while parsing, so the hub accepts them.
   hub = new RegistrationHub({ ...config.protocol, expectedHosts, ...(redis !== undefined && { bus: redis.bus }) });
   if (redis !== undefined) {
+    const at = shownUrl(config.redis as string);
     redis.bus.on('down', (error) =>
-      io.err(`simpatico-ws serve: Redis at ${config.redis} is unreachable (${error.message}): messages reach this node's connections only until it is back`),
+      io.err(`simpatico-ws serve: Redis at ${at} is unreachable (${error.message}): messages reach this node's connections only until it is back`),
     );
-    redis.bus.on('up', () => io.err(`simpatico-ws serve: Redis at ${config.redis} is back: routing across nodes again`));
-    io.out(`simpatico-ws serve: one node of many, through Redis at ${config.redis} (node ${redis.bus.id})`);
+    redis.bus.on('up', () => io.err(`simpatico-ws serve: Redis at ${at} is back: routing across nodes again`));
+    io.out(`simpatico-ws serve: one node of many, through Redis at ${at} (node ${redis.bus.id})`);
   }
   hub.attach(server);
   if (config.log !== undefined) logServer(server, new Log({ format: config.log, write: io.err }));

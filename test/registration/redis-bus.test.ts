@@ -149,7 +149,10 @@ function run() {
     t.match(SERVE_USAGE, '--redis redis://HOST:PORT');
     t.equal((parseServeArgs(['--redis', 'redis://127.0.0.1:6379'], {}) as { redis: string }).redis, 'redis://127.0.0.1:6379');
     t.equal((parseServeArgs([], {}) as { redis?: string }).redis, undefined, 'one node by default');
-    t.throws(() => parseServeArgs(['--redis', 'http://x'], {}), /--redis must be a redis:\/\/ or rediss:\/\/ URL/);
+    for (const bad of ['http://x', 'redis://', 'not a url', '127.0.0.1:6379']) {
+      t.throws(() => parseServeArgs(['--redis', bad], {}), /--redis must be a redis:\/\/ or rediss:\/\/ URL \(redis:\/\/HOST:PORT\)/, bad);
+    }
+    t.equal((parseServeArgs(['--redis', 'rediss://u:p@redis.example:6380'], {}) as { redis: string }).redis, 'rediss://u:p@redis.example:6380');
     const io = (signal?: AbortSignal) => {
       const out: string[] = [];
       const err: string[] = [];
@@ -166,9 +169,10 @@ function run() {
     t.match(broken.err[0], /cannot be loaded \(boom\)/);
 
     const nowhere = io();
-    const closed = `redis://127.0.0.1:${await freePort()}`;
-    t.equal(await main(['--port', '0', '--redis', closed], nowhere.sink, '/nonexistent'), 1);
-    t.match(nowhere.err.join('\n'), `cannot connect to Redis at ${closed}`);
+    const port = await freePort();
+    t.equal(await main(['--port', '0', '--redis', `redis://someone:secret@127.0.0.1:${port}`], nowhere.sink, '/nonexistent'), 1);
+    t.match(nowhere.err.join('\n'), `cannot connect to Redis at redis://someone:***@127.0.0.1:${port}:`, 'the password is not printed');
+    t.notMatch(nowhere.err.join('\n'), 'secret');
 
     // A port already taken: the Redis connections are closed again, and the exit is 1.
     const blocker = new WebSocketServer({ port: 0 });

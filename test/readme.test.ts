@@ -15,7 +15,9 @@
 // checked, not run (`npm test` would run this test): the script must exist, and `npm install NAME`
 // must name this package. `node dist/cli.js …` lines run against the build, in order: `echo`
 // listens on port 0 (not 9001), the later lines get the port it printed, and a server left running
-// is stopped with SIGTERM at the end of its block; each command's exit code is asserted.
+// is stopped with SIGTERM at the end of its block; each command's exit code is asserted. A
+// `redis-server` line starts the tests' own on a free port (test/registration/fixtures), which the
+// block's `redis://127.0.0.1:6379` then names; it is stopped at the end of the block.
 //
 // Blocks without a language (the layout) list paths: each must exist.
 import t, { type Test } from 'tap';
@@ -25,6 +27,7 @@ import { join } from 'node:path';
 import WsWebSocket from 'ws';
 import { listen } from './helpers.js';
 import { installPacked, plainEnv, REPO } from './package/install.js';
+import { noRedis, startRedis, type RedisServer } from './registration/fixtures/redis-server.js';
 
 const README = readFileSync(join(REPO, 'README.md'), 'utf8');
 const PKG = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8'));
@@ -177,9 +180,11 @@ t.test('the ```sh blocks run from a clean clone as written', async (t) => {
   const sh = blocks().filter((b) => b.lang === 'sh');
   t.ok(existsSync(join(REPO, 'dist/cli.js')), 'the build is there (npm test builds before tap)');
   for (const [i, block] of sh.entries()) {
-    await t.test(`sh block ${i + 1}: ${block.heading}`, async (t) => {
+    const skip = /^redis-server /m.test(block.code) ? noRedis : undefined;
+    await t.test(`sh block ${i + 1}: ${block.heading}`, { skip: skip ?? false }, async (t) => {
       const running: Child[] = [];
       let port = '';
+      let redis: RedisServer | undefined;
       try {
         for (const line of block.code.split('\n')) {
           const command = line.replace(/\s+#.*$/, '').trim();
@@ -190,8 +195,15 @@ t.test('the ```sh blocks run from a clean clone as written', async (t) => {
               checkNpm(t, words);
               continue;
             }
+            if (words[0] === 'redis-server') {
+              redis = await startRedis();
+              continue;
+            }
             t.same(words.slice(0, 2), ['node', 'dist/cli.js'], `${part}: a command of this repository`);
-            const args = words.slice(2).map((w) => (port !== '' ? w.replace(':9001/', `:${port}/`) : w));
+            const args = words
+              .slice(2)
+              .map((w) => (port !== '' ? w.replace(':9001/', `:${port}/`) : w))
+              .map((w) => (redis !== undefined ? w.replace('redis://127.0.0.1:6379', redis.url) : w));
             const server = args[0] === 'echo' || args[0] === 'serve';
             if (server) args.splice(args.indexOf('--port') >= 0 ? args.indexOf('--port') : args.length, 2, '--port', '0');
             const child = start([join(REPO, 'dist/cli.js'), ...args], REPO);
@@ -219,6 +231,7 @@ t.test('the ```sh blocks run from a clean clone as written', async (t) => {
       for (const c of running) {
         t.same(await c.exited, { code: 0, signal: null }, 'a server stopped by SIGTERM exits 0');
       }
+      await redis?.stop();
     });
   }
 });

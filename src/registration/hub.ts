@@ -10,6 +10,10 @@
  *
  * Besides the role's own limits, the hub keeps one across connections: refused answers per
  * address ({@link RegistrationHub.verifyClient}).
+ *
+ * Many nodes share one key space through a {@link Bus} (./bus.ts): every routed message is also
+ * published to the other nodes, a key is subscribed while this node holds a connection for it,
+ * and what other nodes publish is delivered here. The default bus is a node alone: one process.
  */
 
 import { EventEmitter } from 'node:events';
@@ -17,14 +21,16 @@ import { checkOptions, rule } from '../options.js';
 import { broadcast } from '../server/broadcast.js';
 import type { HttpRequest, VerifyResult, WebSocketServer } from '../server/server.js';
 import type { WebSocket } from '../websocket.js';
+import { MemoryBus, type Bus } from './bus.js';
 import { AddressLimiter } from './core/address-limiter.js';
 import type { RegistrationCrypto } from './core/crypto.js';
+import { REPLY_ERROR } from './core/messages.js';
 import { SERVER_RULES } from './core/server-options.js';
 import { RegistrationServerRole, type ServerAction, type ServerRoleOptions } from './core/server-role.js';
 import { nodeCrypto } from './node-crypto.js';
 
 /** Options of a {@link RegistrationHub}: the protocol's (milliseconds), crypto, and the hub's own limits. */
-export interface RegistrationHubOptions extends Omit<ServerRoleOptions, 'crypto'> {
+export interface RegistrationHubOptions extends Omit<ServerRoleOptions, 'crypto' | 'publish'> {
   /** Default: node:crypto. */
   crypto?: RegistrationCrypto;
   /**
@@ -40,6 +46,11 @@ export interface RegistrationHubOptions extends Omit<ServerRoleOptions, 'crypto'
   refusalsPerMinute?: number;
   /** The clock, in milliseconds. Default `Date.now`. */
   now?: () => number;
+  /**
+   * The bus to the other nodes sharing this key space: a `RedisBus`, or a {@link MemoryBus} peer.
+   * Default: a `MemoryBus` of its own (one node; nothing leaves the process).
+   */
+  bus?: Bus;
 }
 
 /** The hub's own defaults (the role's are `SERVER_DEFAULTS`). */
@@ -48,11 +59,18 @@ export const HUB_DEFAULTS = {
   refusalsPerMinute: 30,
 } as const;
 
+// The hub always publishes (its bus decides whether anyone else is there): not an option of its own.
+const { publish: _publish, ...ROLE_RULES } = SERVER_RULES;
 const HUB_RULES = {
-  ...SERVER_RULES,
+  ...ROLE_RULES,
   maxBufferedAmount: rule.bytes(1),
   refusalsPerMinute: rule.integer(1),
   now: rule.function,
+  bus: {
+    accepts: 'a bus: an object with open, subscribe, unsubscribe and publish functions (a MemoryBus or a RedisBus)',
+    check: (v: unknown) =>
+      typeof v === 'object' && v !== null && ['open', 'subscribe', 'unsubscribe', 'publish'].every((f) => typeof (v as Record<string, unknown>)[f] === 'function'),
+  },
 };
 
 /** Events of a {@link RegistrationHub}. */
@@ -76,13 +94,22 @@ export class RegistrationHub extends EventEmitter<RegistrationHubEvents> {
   private readonly slowClient: { maxBufferedAmount: number; policy: 'close' };
   private readonly now: () => number;
   private readonly servers = new Map<WebSocketServer, (ws: WebSocket, req: HttpRequest) => void>();
+  private readonly bus: Bus;
+  /**
+   * Connections accepted by the role whose `accepted: true` waits for the bus to subscribe their
+   * key, with what was routed to them meanwhile (sent after it, in order; at most
+   * `maxBufferedAmount` bytes, the rest dropped) and its size.
+   */
+  private readonly held = new Map<WebSocket, { texts: string[]; bytes: number }>();
 
   /** @throws WebSocketError `WS_ERR_INVALID_OPTION` for an option of the wrong type, range or name. */
   constructor(options: RegistrationHubOptions = {}) {
     super();
     checkOptions('new RegistrationHub()', options, HUB_RULES);
-    const { crypto, maxBufferedAmount, refusalsPerMinute, now, ...protocol } = options;
-    this.role = new RegistrationServerRole<WebSocket>({ ...protocol, crypto: crypto ?? nodeCrypto });
+    const { crypto, maxBufferedAmount, refusalsPerMinute, now, bus, ...protocol } = options;
+    this.role = new RegistrationServerRole<WebSocket>({ ...protocol, crypto: crypto ?? nodeCrypto, publish: true });
+    this.bus = bus ?? new MemoryBus();
+    this.bus.open((to, text) => this.apply(this.role.deliver(to, text)));
     this.slowClient = { maxBufferedAmount: maxBufferedAmount ?? HUB_DEFAULTS.maxBufferedAmount, policy: 'close' };
     this.refusals = new AddressLimiter(refusalsPerMinute ?? HUB_DEFAULTS.refusalsPerMinute);
     this.now = now ?? Date.now;
@@ -135,6 +162,7 @@ export class RegistrationHub extends EventEmitter<RegistrationHubEvents> {
     ws.on('pong', control);
     ws.on('close', () => {
       this.clearTimer(ws);
+      this.held.delete(ws);
       this.apply(this.role.closed(ws));
     });
     this.apply(this.role.open(ws, host, this.now()));
@@ -153,26 +181,43 @@ export class RegistrationHub extends EventEmitter<RegistrationHubEvents> {
   }
 
   private apply(actions: ServerAction<WebSocket>[]): void {
-    for (const action of actions) {
+    for (let i = 0; i < actions.length; i++) {
+      const action = actions[i];
       switch (action.type) {
         case 'send':
           // One recipient, the same path: a peer that does not read its replies meets the same policy.
-          broadcast([action.conn], action.text, { slowClient: this.slowClient });
+          this.send([action.conn], action.text);
           break;
         case 'broadcast':
-          broadcast(action.conns, action.text, { slowClient: this.slowClient });
+          this.send(action.conns, action.text);
+          break;
+        case 'publish':
+          this.publish(action.conn, action.to, action.text, action.delivered);
           break;
         case 'close':
           this.clearTimer(action.conn);
+          this.held.delete(action.conn);
           action.conn.close(action.code, action.reason);
           break;
         case 'timer':
           this.arm(action.conn, action.at);
           break;
-        case 'registered':
+        case 'registered': {
           this.emit('registered', action.publicKey, action.conn);
+          const subscribed = this.bus.subscribe(action.publicKey);
+          if (subscribed !== undefined) {
+            // Routable from every node before the client is told it is: the rest of this batch
+            // (its `accepted: true`, its timer) waits for the bus, and so does what is routed to it.
+            const conn = action.conn;
+            const rest = actions.slice(i + 1);
+            this.held.set(conn, { texts: [], bytes: 0 });
+            void subscribed.then(() => this.release(conn, rest));
+            return;
+          }
           break;
+        }
         case 'unregistered':
+          if (this.role.connectionsOf(action.publicKey).length === 0) this.bus.unsubscribe(action.publicKey);
           this.emit('unregistered', action.publicKey, action.conn);
           break;
         case 'refused': {
@@ -182,6 +227,55 @@ export class RegistrationHub extends EventEmitter<RegistrationHubEvents> {
         }
       }
     }
+  }
+
+  /** Every text leaves here: through {@link broadcast}'s slow-client policy, or into a held connection's queue. */
+  private send(conns: readonly WebSocket[], text: string): void {
+    if (this.held.size > 0) {
+      conns = conns.filter((conn) => {
+        const queue = this.held.get(conn);
+        if (queue === undefined) return true;
+        // At most once: past the slow-recipient limit, what it would not have read is dropped.
+        if (queue.bytes + text.length <= this.slowClient.maxBufferedAmount) {
+          queue.texts.push(text);
+          queue.bytes += text.length;
+        }
+        return false;
+      });
+    }
+    broadcast(conns, text, { slowClient: this.slowClient });
+  }
+
+  /** The key of `conn` is subscribed: tell it it is accepted, then what was routed to it meanwhile. */
+  private release(conn: WebSocket, rest: ServerAction<WebSocket>[]): void {
+    const queue = this.held.get(conn);
+    // Closed while it waited: nothing to tell it, no timer to arm.
+    if (queue === undefined) return;
+    this.held.delete(conn);
+    this.apply(rest);
+    for (const text of queue.texts) this.send([conn], text);
+  }
+
+  /**
+   * Offers a routed message to the other nodes. A message to a key this node does not hold is
+   * answered here: "unknown recipient" when no other node took it, "other nodes unreachable" when
+   * the bus could not say.
+   */
+  private publish(conn: WebSocket, to: string | undefined, text: string, delivered: number): void {
+    const answer = to !== undefined && delivered === 0;
+    const received = this.bus.publish(to, text);
+    if (typeof received === 'number') {
+      if (answer && received === 0) this.send([conn], JSON.stringify({ error: REPLY_ERROR.UNKNOWN_RECIPIENT, to }));
+      return;
+    }
+    received.then(
+      (n) => {
+        if (answer && n === 0) this.send([conn], JSON.stringify({ error: REPLY_ERROR.UNKNOWN_RECIPIENT, to }));
+      },
+      () => {
+        if (answer) this.send([conn], JSON.stringify({ error: REPLY_ERROR.UNREACHABLE, to }));
+      },
+    );
   }
 
   private arm(ws: WebSocket, at: number | null): void {

@@ -4,6 +4,7 @@
  * a signature, and a registry that routes messages by key.
  *
  * - {@link RegistrationHub}: the server side, on a {@link WebSocketServer}.
+ * - {@link MemoryBus} / {@link RedisBus}: the bus that lets many hubs (processes, machines) share one key space.
  * - {@link register} / {@link connectAndRegister}: the client side.
  * - The sans-I/O pieces underneath, for other transports: {@link RegistrationServerRole},
  *   {@link RegistrationClientRole}, and {@link ClientSession} (the client loop both clients share).
@@ -12,6 +13,14 @@
  * The demo's HTTP side (`simpatico-ws serve`) is not part of this API; it lives in ./serve.ts.
  */
 export { RegistrationHub, HUB_DEFAULTS, type RegistrationHubOptions, type RegistrationHubEvents } from './hub.js';
+export { MemoryBus, type Bus, type BusDeliver } from './bus.js';
+export {
+  RedisBus,
+  type RedisBusOptions,
+  type RedisBusEvents,
+  type RedisClientLike,
+  type RedisSubscriberLike,
+} from './redis-bus.js';
 export { register, connectAndRegister, Registration, type RegisterOptions, type RegistrationEvents } from './client.js';
 export {
   RegistrationServerRole,

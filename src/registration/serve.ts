@@ -13,6 +13,7 @@ import { WebSocketServer } from '../server/server.js';
 import { MAX_MESSAGE_BYTES, MAX_MILLISECONDS, MAX_RETRIES } from './core/server-options.js';
 import { SERVER_DEFAULTS, MIN_MESSAGE_BYTES } from './core/server-role.js';
 import { HUB_DEFAULTS, RegistrationHub, type RegistrationHubOptions } from './hub.js';
+import { RedisBus, type RedisClientLike } from './redis-bus.js';
 import { demoHttpHandler, loadWebFiles } from './static.js';
 import { stopped } from '../signals.js';
 import { Log, logServer } from '../log.js';
@@ -62,8 +63,11 @@ Options:
                             get 429 (default 32)
   --log text|json           how refusals, protocol errors and limits are reported on stderr,
                             one line each, at most 20 a second (default text)
-  --quiet                   report only the URL and the registered/unregistered lines
+  --quiet                   report only the URL, the registered/unregistered lines and Redis
+                            going down and coming back
   --trace                   print every connection's heads and frames on stderr, as 'trace' does
+  --redis redis://HOST:PORT  one node of many: keys registered on any node sharing this Redis
+                            are routable from every one (needs the redis package: npm install redis)
   --tls-cert FILE           serve https:// and wss:// with this PEM certificate (chain) ...
   --tls-key FILE            ... and this PEM private key; browsers need a secure context
                             (https, or http on localhost) for WebCrypto Ed25519
@@ -118,6 +122,25 @@ export function loopbackHosts(address: string, port: number, secure: boolean): s
 
 class UsageError extends Error {}
 
+function checkRedisUrl(value: string): void {
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (url === undefined || (url.protocol !== 'redis:' && url.protocol !== 'rediss:') || url.hostname === '') {
+    throw new UsageError(`--redis must be a redis:// or rediss:// URL (redis://HOST:PORT), not '${value}'.`);
+  }
+}
+
+/** The Redis URL as it may be printed: its password, if any, left out. */
+function shownUrl(value: string): string {
+  const url = new URL(value);
+  if (url.password !== '') url.password = '***';
+  return url.toString();
+}
+
 /** The parsed command line. */
 export interface ServeConfig {
   port: number;
@@ -132,6 +155,8 @@ export interface ServeConfig {
   protocol: RegistrationHubOptions;
   /** Paths of the PEM certificate and key, to serve https:// and wss://. */
   tls?: { cert: string; key: string };
+  /** --redis: the URL of the Redis that the nodes of one key space share. */
+  redis?: string;
 }
 
 /** Parses `serve`'s arguments (and PORT / HOST from `env`). Throws a usage error for bad ones. */
@@ -161,6 +186,7 @@ export function parseServeArgs(argv: string[], env: Record<string, string | unde
       trace: { type: 'boolean', default: false },
       'tls-cert': { type: 'string' },
       'tls-key': { type: 'string' },
+      redis: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -189,6 +215,7 @@ export function parseServeArgs(argv: string[], env: Record<string, string | unde
   if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined)) {
     throw new UsageError('--tls-cert and --tls-key go together: give both, or neither for plain http and ws.');
   }
+  if (values.redis !== undefined) checkRedisUrl(values.redis);
   const host = values.host ?? env.HOST ?? '127.0.0.1';
   // A signature names the host the client meant. Taking that from each request's Host header lets
   // a relay hand a victim's signature to this server under its own connection; on loopback the
@@ -218,17 +245,70 @@ export function parseServeArgs(argv: string[], env: Record<string, string | unde
     trace: values.trace,
     protocol,
     ...(values['tls-cert'] !== undefined && { tls: { cert: values['tls-cert'], key: values['tls-key'] as string } }),
+    ...(values.redis !== undefined && { redis: values.redis }),
   };
 }
 
 /** Where the browser build (tsconfig.browser.json) puts the modules: <package>/dist/web. */
 const WEB_ROOT = fileURLToPath(new URL('../../dist/web/', import.meta.url));
 
+/** What `serve` uses of the `redis` package (node-redis v4 or later). */
+export interface RedisModule {
+  createClient(options: object): RedisClientLike & { connect(): Promise<unknown>; disconnect(): Promise<unknown> };
+}
+
+/** Loads `redis` from where simpatico-ws is installed. The name is a variable: nothing here depends on it at build time. */
+const loadRedis = (): Promise<RedisModule> => {
+  const name = 'redis';
+  return import(name) as Promise<RedisModule>;
+};
+
+/** Connects to Redis for --redis; failures are one line on stderr and `undefined`. */
+async function connectRedis(url: string, io: ServeIO, load: () => Promise<RedisModule>) {
+  let redis: RedisModule;
+  try {
+    redis = await load();
+  } catch (error) {
+    const code = (error as { code?: string }).code ?? (error as Error).message;
+    io.err(`simpatico-ws serve: --redis needs the redis package (node-redis 4 or later), which cannot be loaded (${code}): run 'npm install redis'.`);
+    return undefined;
+  }
+  let started = false;
+  const client = redis.createClient({
+    url,
+    // A command while Redis is away fails at once rather than waiting for it to return: a sender
+    // is told "other nodes unreachable" instead of waiting.
+    disableOfflineQueue: true,
+    socket: {
+      connectTimeout: 2000,
+      // At start, give up after a few tries (the operator gets an exit code); once running, try
+      // forever, at most half a second apart, so a Redis that is back is used again within a second.
+      reconnectStrategy: (retries: number, cause: Error) => (started ? Math.min(50 * 2 ** retries, 500) : retries < 2 ? 100 : cause),
+    },
+  });
+  // The bus reports the state (one line when down, one when back); each failed retry is no news.
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    started = true;
+    const bus = await new RedisBus(client).connect();
+    return { client, bus };
+  } catch (error) {
+    io.err(`simpatico-ws serve: cannot connect to Redis at ${shownUrl(url)}: ${(error as Error).message}`);
+    return undefined;
+  }
+}
+
 /**
  * Runs `simpatico-ws serve` with `argv` (the arguments after `serve`). Resolves to the exit code
  * once the server has shut down (SIGINT, SIGTERM or `io.signal`): 0, 1 on failure, 2 on bad usage.
  */
-export async function main(argv: string[], io: ServeIO = { out: console.log, err: console.error }, webRoot = WEB_ROOT): Promise<number> {
+export async function main(
+  argv: string[],
+  io: ServeIO = { out: console.log, err: console.error },
+  webRoot = WEB_ROOT,
+  load: () => Promise<RedisModule> = loadRedis,
+): Promise<number> {
   let config: ServeConfig | 'help';
   try {
     config = parseServeArgs(argv);
@@ -249,6 +329,13 @@ export async function main(argv: string[], io: ServeIO = { out: console.log, err
       return 1;
     }
   }
+  const redis = config.redis === undefined ? undefined : await connectRedis(config.redis, io, load);
+  if (config.redis !== undefined && redis === undefined) return 1;
+  const closeRedis = async () => {
+    if (redis === undefined) return;
+    await redis.bus.close();
+    await redis.client.disconnect();
+  };
   const files = await loadWebFiles(webRoot);
   if (files.size === 0) io.err(`simpatico-ws serve: no browser modules in ${webRoot}; run 'npm run build' first. The page will not work.`);
   let server: WebSocketServer;
@@ -275,19 +362,29 @@ export async function main(argv: string[], io: ServeIO = { out: console.log, err
   } catch (error) {
     // Only TLS material that node:tls refuses (not PEM, or a key that does not match) gets here.
     io.err(`simpatico-ws serve: ${(error as Error).message}`);
+    await closeRedis();
     return 1;
   }
   try {
     await server.ready;
   } catch (error) {
     io.err(`simpatico-ws serve: cannot listen on ${config.host}:${config.port}: ${(error as Error).message}`);
+    await closeRedis();
     return 1;
   }
   const { address, port } = server.address();
   // Without --expected-host the address is a loopback one (parseServeArgs refuses any other).
   const expectedHosts = config.protocol.expectedHosts ?? loopbackHosts(address, port, tls !== undefined);
   // Every value was checked while parsing, so the hub accepts them.
-  hub = new RegistrationHub({ ...config.protocol, expectedHosts });
+  hub = new RegistrationHub({ ...config.protocol, expectedHosts, ...(redis !== undefined && { bus: redis.bus }) });
+  if (redis !== undefined) {
+    const at = shownUrl(config.redis as string);
+    redis.bus.on('down', (error) =>
+      io.err(`simpatico-ws serve: Redis at ${at} is unreachable (${error.message}): messages reach this node's connections only until it is back`),
+    );
+    redis.bus.on('up', () => io.err(`simpatico-ws serve: Redis at ${at} is back: routing across nodes again`));
+    io.out(`simpatico-ws serve: one node of many, through Redis at ${at} (node ${redis.bus.id})`);
+  }
   hub.attach(server);
   if (config.log !== undefined) logServer(server, new Log({ format: config.log, write: io.err }));
   hub.on('registered', (key) => io.out(`registered ${key}`));
@@ -298,6 +395,7 @@ export async function main(argv: string[], io: ServeIO = { out: console.log, err
   await stopped(io.signal);
   hub.detach();
   await server.close();
+  await closeRedis();
   io.out('simpatico-ws serve: stopped');
   return 0;
 }

@@ -44,6 +44,11 @@ export const REPLY_ERROR = {
   TOO_DEEP: 'nesting too deep',
   /** The sender's fan-out budget is spent: the message was not delivered to anyone. */
   FANOUT: 'fan-out limit exceeded',
+  /**
+   * Many nodes, and their bus is down (or did not answer in time): a message to a key this node
+   * does not hold could not be offered to the others. Nothing was delivered.
+   */
+  UNREACHABLE: 'other nodes unreachable',
 } as const;
 
 /** Why an answer was refused; sent as `reason` beside `accepted: false`. */

@@ -46,6 +46,13 @@ export interface ServerRoleOptions {
   fanout?: number;
   /** Deliveries a sender may make at once before the fan-out rate applies (default 2 × fanout, at least 1). */
   fanoutBurst?: number;
+  /**
+   * One node of many (default false): every routed message is also offered to the other nodes, as
+   * a `publish` action beside the local deliveries, and "unknown recipient" is left to the caller,
+   * who learns from its bus whether another node holds the key. Messages from other nodes come in
+   * through `deliver`. The hub sets it; alone, a role answers "unknown recipient" itself.
+   */
+  publish?: boolean;
 }
 
 /** The defaults, in one place so that the CLI help and the README can quote them. */
@@ -101,6 +108,7 @@ export const SERVER_RULES: Readonly<Record<keyof ServerRoleOptions, OptionRule>>
   burst: rule.integer(1),
   fanout: rule.positive(),
   fanoutBurst: rule.integer(1),
+  publish: rule.boolean,
 };
 
 /** Every option resolved to its value. */
@@ -127,5 +135,6 @@ export function serverConfig(where: string, options: ServerRoleOptions): ServerC
     burst: options.burst ?? Math.max(1, Math.ceil(rate * 2)),
     fanout,
     fanoutBurst: options.fanoutBurst ?? Math.max(1, Math.ceil(fanout * 2)),
+    publish: options.publish ?? false,
   };
 }

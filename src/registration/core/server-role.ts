@@ -63,6 +63,12 @@ export type ServerAction<C> =
   | { type: 'send'; conn: C; text: string }
   /** Send `text` to every connection of `conns` (a routed message): encode it once for all of them. */
   | { type: 'broadcast'; conns: readonly C[]; text: string }
+  /**
+   * With the `publish` option: offer a routed message to the other nodes — to those holding `to`,
+   * or (undefined) to all. `delivered` is how many connections of this node got it; when it is 0
+   * and `to` is set, nobody anywhere taking it means the caller answers `conn` "unknown recipient".
+   */
+  | { type: 'publish'; conn: C; to: string | undefined; text: string; delivered: number }
   /** Close the connection; its timer is implicitly cancelled and the role has already forgotten it. */
   | { type: 'close'; conn: C; code: number; reason: string }
   /** Arm the connection's single timer for time `at` (replacing any other), or cancel it (`null`). */
@@ -238,6 +244,21 @@ export class RegistrationServerRole<C> {
     return out;
   }
 
+  /**
+   * A routed message from another node (its `text` as that node's role made it, `from` stamped
+   * there): to this node's connections of `to`, or (undefined) to every registered one. The
+   * sender's own node has charged its fan-out; a key this node no longer holds gets nothing.
+   */
+  deliver(to: string | undefined, text: string): ServerAction<C>[] {
+    const conns: C[] = [];
+    if (to === undefined) {
+      for (const [conn, c] of this.conns) if (c.phase !== Phase.CHALLENGED) conns.push(conn);
+    } else {
+      conns.push(...(this.registry.get(to) ?? []));
+    }
+    return conns.length === 0 ? [] : [{ type: 'broadcast', conns, text }];
+  }
+
   /** The connection is gone (closed by either side): its key stops being routable through it. */
   closed(conn: C): ServerAction<C>[] {
     const out: ServerAction<C>[] = [];
@@ -294,9 +315,11 @@ export class RegistrationServerRole<C> {
     return false;
   }
 
-  /** CHALLENGED or HEARTBEAT → REGISTERED. */
+  /**
+   * CHALLENGED or HEARTBEAT → REGISTERED. `registered` comes before the `accepted: true` text, so
+   * that a caller spanning nodes can make the key routable everywhere before the client hears it is.
+   */
   private accept(conn: C, c: Conn, publicKey: string, response: string, now: number, out: ServerAction<C>[]) {
-    out.push({ type: 'send', conn, text: JSON.stringify({ publicKey, response, accepted: true }) });
     if (c.phase === Phase.CHALLENGED) {
       c.key = publicKey;
       let set = this.registry.get(publicKey);
@@ -304,6 +327,7 @@ export class RegistrationServerRole<C> {
       set.add(conn);
       out.push({ type: 'registered', conn, publicKey });
     }
+    out.push({ type: 'send', conn, text: JSON.stringify({ publicKey, response, accepted: true }) });
     c.phase = Phase.REGISTERED;
     c.retriesLeft = this.config.retries;
     c.deadline = this.config.heartbeatInterval > 0 ? now + this.config.heartbeatInterval : Infinity;
@@ -340,18 +364,22 @@ export class RegistrationServerRole<C> {
       for (const [other, o] of this.conns) if (other !== conn && o.phase !== Phase.CHALLENGED) recipients.push(other);
     } else {
       const targets = this.registry.get(to);
-      if (targets === undefined) {
+      if (targets === undefined && !this.config.publish) {
         this.reply(conn, { error: REPLY_ERROR.UNKNOWN_RECIPIENT, to }, out);
         return;
       }
-      recipients = [...targets];
+      recipients = targets === undefined ? [] : [...targets];
     }
-    if (recipients.length === 0) return;
-    if (!c.deliveries.take(now, recipients.length)) {
-      this.reply(conn, { error: REPLY_ERROR.FANOUT }, out);
-      return;
+    const text = forwardText(c.key, data);
+    // What other nodes deliver is theirs to do; this node charges what it delivers itself.
+    if (recipients.length > 0) {
+      if (!c.deliveries.take(now, recipients.length)) {
+        this.reply(conn, { error: REPLY_ERROR.FANOUT }, out);
+        return;
+      }
+      out.push({ type: 'broadcast', conns: recipients, text });
     }
-    out.push({ type: 'broadcast', conns: recipients, text: forwardText(c.key, data) });
+    if (this.config.publish) out.push({ type: 'publish', conn, to, text, delivered: recipients.length });
   }
 
   private reply(conn: C, message: Record<string, unknown>, out: ServerAction<C>[]) {

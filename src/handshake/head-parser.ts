@@ -289,8 +289,14 @@ abstract class HeadParser<T> {
     const key = name.toLowerCase(); // field names are case-insensitive (RFC 9110 §5.1)
     const value = trimOws(line.toString('latin1', colon + 1));
     const previous = this.headers[key];
-    // RFC 9110 §5.3: repeated field lines are one list, joined in order with a comma.
-    this.headers[key] = previous === undefined ? value : `${previous as string}, ${value}`;
+    if (key === 'set-cookie') {
+      // Never joined: a cookie's Expires date holds a comma (RFC 9110 §5.3, RFC 6265 §3). A list of
+      // its lines, as node:http keeps it (ws's 'upgrade' listeners read res.headers['set-cookie'][i]).
+      this.headers[key] = previous === undefined ? [value] : [...(previous as string[]), value];
+    } else {
+      // RFC 9110 §5.3: repeated field lines are one list, joined in order with a comma.
+      this.headers[key] = previous === undefined ? value : `${previous as string}, ${value}`;
+    }
     return this.onField(key);
   }
 }

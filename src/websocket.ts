@@ -73,6 +73,8 @@ export interface ConnectionOptions {
    * Node's own WebSocket do). Default false.
    */
   textAsBuffer?: boolean;
+  /** ws's: accepted when true (what this package does: the messages of one read are emitted as they are parsed). */
+  allowSynchronousEvents?: true;
 }
 
 /** How binary messages are delivered (as ws's `binaryType`). */

@@ -179,6 +179,8 @@ const SERVER_FOREIGN = {
   autoPong: 'is not supported: Pings are always answered (RFC 6455 §5.5.2).',
   backlog: 'is not supported: the listen backlog is Node\'s default.',
   maxFragments: 'no longer exists: a message is bounded by maxPayload, in bytes, whatever its fragments.',
+  maxBufferedChunks: 'is not supported: a message being received holds at most maxPayload + 64 KiB, whatever its chunks.',
+  WebSocket: "is not supported: connections are this package's WebSocket; add your own properties to them (as ws's heartbeat example does).",
 };
 
 const SLOW_CLIENT_RULES = { maxBufferedAmount: rule.bytes(0), policy: rule.oneOf('skip', 'close'), maxTotalBufferedAmount: rule.bytes(0) };

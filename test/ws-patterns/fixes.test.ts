@@ -82,3 +82,22 @@ t.test("Set-Cookie lines stay a list, as node:http keeps them (doc/ws.md: the cl
   ws.close();
   await next(ws, 'close');
 });
+
+t.test("ws's option names: allowSynchronousEvents: true is what this package does; the others say why they are not taken", async (t) => {
+  const server = new WebSocketServer({ noServer: true, allowSynchronousEvents: true });
+  t.ok(server, 'allowSynchronousEvents: true is accepted');
+  t.throws(() => new WebSocketServer({ noServer: true, allowSynchronousEvents: false as never }), {
+    code: 'WS_ERR_INVALID_OPTION',
+    message: /allowSynchronousEvents must be true: the messages of one read are emitted one after another/,
+  });
+  t.throws(() => new WebSocketServer({ noServer: true, WebSocket: class {} } as never), { message: /option WebSocket — is not supported: connections are this package's WebSocket/ });
+  t.throws(() => new WebSocketServer({ noServer: true, maxBufferedChunks: 8 } as never), { message: /maxBufferedChunks — is not supported: a message being received holds at most maxPayload \+ 64 KiB/ });
+  for (const [name, why] of [
+    ['maxBufferedChunks', /holds at most maxPayload \+ 64 KiB/],
+    ['generateMask', /crypto\.randomFillSync/],
+    ['host', /the host \(and the Host header\) is the URL's/],
+    ['checkServerIdentity', /give it in tls/],
+  ] as const) {
+    t.throws(() => new WebSocket('ws://127.0.0.1:9/', { [name]: 1 } as never), { code: 'WS_ERR_INVALID_OPTION', message: why }, name);
+  }
+});

@@ -21,7 +21,10 @@ import { WebSocketError } from '../errors.js';
 import type { HandshakeErrorCode } from './codes.js';
 import { isFieldValueChar, isToken, trimOws } from './tokens.js';
 
-/** Header fields by lower-case name; a repeated field is one value joined with ", " (RFC 9110 §5.3). */
+/**
+ * Header fields by lower-case name; a repeated field is one value joined with ", " (RFC 9110 §5.3),
+ * except `set-cookie`, always a list of its lines (RFC 6265 §3), as node:http gives it.
+ */
 export type HeaderMap = Record<string, string | string[] | undefined>;
 
 /** A parsed request head. Same field names as node:http's IncomingMessage. */

@@ -73,6 +73,8 @@ export interface ConnectionOptions {
    * Node's own WebSocket do). Default false.
    */
   textAsBuffer?: boolean;
+  /** ws's: accepted when true (what this package does: the messages of one read are emitted as they are parsed). */
+  allowSynchronousEvents?: true;
 }
 
 /** How binary messages are delivered (as ws's `binaryType`). */
@@ -235,7 +237,7 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
 
   /**
    * Sends a message. Strings are sent as text and everything else as binary, unless `binary` says
-   * otherwise. With `fin: false` the data is the first or a middle fragment of a message that a
+   * otherwise; a number is sent as its decimal text, as ws sends it (`ws.send(Date.now())`). With `fin: false` the data is the first or a middle fragment of a message that a
    * later `send` with `fin: true` (the default) ends (RFC 6455 §5.4). See the verb table above.
    *
    * @param callback called once the data is written to the socket; with an error when it was dropped.
@@ -244,11 +246,12 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
    * @throws WebSocketError `WS_ERR_NOT_OPEN` while CONNECTING; `WS_ERR_INVALID_UTF8` for text that is
    *   not UTF-8; `WS_ERR_INVALID_ARGUMENT` for data that is not a string, Buffer, ArrayBuffer or view.
    */
-  send(data: SendData, options?: SendOptions | SendCallback, callback?: SendCallback): boolean {
+  send(data: SendData | number, options?: SendOptions | SendCallback, callback?: SendCallback): boolean {
     if (typeof options === 'function') {
       callback = options;
       options = undefined;
     }
+    if (typeof data === 'number') data = String(data);
     const opts = options ?? {};
     let payload: Buffer | string;
     if (typeof data === 'string') {
@@ -266,13 +269,13 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
     return driver.afterSend(callback);
   }
 
-  /** Sends a Ping (at most 125 bytes of payload). `mask` is accepted for ws compatibility (§5.1 decides). @returns as {@link send}. */
-  ping(data?: SendData, mask?: boolean | SendCallback, callback?: SendCallback): boolean {
+  /** Sends a Ping (at most 125 bytes of payload; a number as its decimal text). `mask` is accepted for ws compatibility (§5.1 decides). @returns as {@link send}. */
+  ping(data?: SendData | number, mask?: boolean | SendCallback, callback?: SendCallback): boolean {
     return this.control('ping', data, mask, callback);
   }
 
   /** Sends an unsolicited Pong (at most 125 bytes of payload); Pings are answered automatically. @returns as {@link send}. */
-  pong(data?: SendData, mask?: boolean | SendCallback, callback?: SendCallback): boolean {
+  pong(data?: SendData | number, mask?: boolean | SendCallback, callback?: SendCallback): boolean {
     return this.control('pong', data, mask, callback);
   }
 
@@ -463,9 +466,9 @@ export class WebSocket extends EventEmitter<WebSocketEvents> {
     this.emit('drain');
   }
 
-  private control(verb: 'ping' | 'pong', data: SendData | undefined, mask: boolean | SendCallback | undefined, callback: SendCallback | undefined): boolean {
+  private control(verb: 'ping' | 'pong', data: SendData | number | undefined, mask: boolean | SendCallback | undefined, callback: SendCallback | undefined): boolean {
     if (typeof mask === 'function') callback = mask;
-    const payload = data === undefined ? EMPTY : typeof data === 'string' ? Buffer.from(data) : toBuffer(data);
+    const payload = data === undefined ? EMPTY : typeof data === 'string' || typeof data === 'number' ? Buffer.from(String(data)) : toBuffer(data);
     const driver = this.openDriver(verb);
     if (!(verb === 'ping' ? driver.conn.ping(payload) : driver.conn.pong(payload))) return dropped(callback, this.readyState);
     return driver.afterSend(callback);

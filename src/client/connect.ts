@@ -85,6 +85,10 @@ const CLIENT_FOREIGN = {
   agent: 'is not supported: the client opens its own net or tls socket.',
   finishRequest: 'is not supported: the request is the opening handshake, sent as it is.',
   maxFragments: 'no longer exists: a message is bounded by maxPayload, in bytes, whatever its fragments.',
+  maxBufferedChunks: 'is not supported: a message being received holds at most maxPayload + 64 KiB, whatever its chunks.',
+  generateMask: 'is not supported: masking keys come from crypto.randomFillSync (RFC 6455 §5.3: unpredictable).',
+  host: "is not supported: the host (and the Host header) is the URL's.",
+  checkServerIdentity: 'is not supported at the top level: give it in tls, as tls.connect takes it.',
 };
 
 /**

@@ -21,7 +21,10 @@ import { WebSocketError } from '../errors.js';
 import type { HandshakeErrorCode } from './codes.js';
 import { isFieldValueChar, isToken, trimOws } from './tokens.js';
 
-/** Header fields by lower-case name; a repeated field is one value joined with ", " (RFC 9110 §5.3). */
+/**
+ * Header fields by lower-case name; a repeated field is one value joined with ", " (RFC 9110 §5.3),
+ * except `set-cookie`, always a list of its lines (RFC 6265 §3), as node:http gives it.
+ */
 export type HeaderMap = Record<string, string | string[] | undefined>;
 
 /** A parsed request head. Same field names as node:http's IncomingMessage. */
@@ -289,8 +292,14 @@ abstract class HeadParser<T> {
     const key = name.toLowerCase(); // field names are case-insensitive (RFC 9110 §5.1)
     const value = trimOws(line.toString('latin1', colon + 1));
     const previous = this.headers[key];
-    // RFC 9110 §5.3: repeated field lines are one list, joined in order with a comma.
-    this.headers[key] = previous === undefined ? value : `${previous as string}, ${value}`;
+    if (key === 'set-cookie') {
+      // Never joined: a cookie's Expires date holds a comma (RFC 9110 §5.3, RFC 6265 §3). A list of
+      // its lines, as node:http keeps it (ws's 'upgrade' listeners read res.headers['set-cookie'][i]).
+      this.headers[key] = previous === undefined ? [value] : [...(previous as string[]), value];
+    } else {
+      // RFC 9110 §5.3: repeated field lines are one list, joined in order with a comma.
+      this.headers[key] = previous === undefined ? value : `${previous as string}, ${value}`;
+    }
     return this.onField(key);
   }
 }

@@ -15,8 +15,11 @@ import { checkOptions, rule } from '../options.js';
 
 /** The compressor's settings, beside the negotiation's parameters. */
 export interface CompressionOptions extends CompressionSettings {
-  /** ws's spelling of `level` and `memLevel` (other zlib options are not taken). */
-  zlibDeflateOptions?: { level?: number; memLevel?: number };
+  /**
+   * ws's spelling of `level` and `memLevel`; `chunkSize` (as ws's README sets it) is accepted and
+   * unused: the engines size their own output. Other zlib options are not taken.
+   */
+  zlibDeflateOptions?: { level?: number; memLevel?: number; chunkSize?: number };
   /** ws's; accepted and unused: inflating needs no settings here. */
   zlibInflateOptions?: Record<string, unknown>;
   /** ws's; accepted and unused: compression runs synchronously, one message at a time. */
@@ -60,7 +63,7 @@ export function clientCompression(option: boolean | ClientDeflateOptions | undef
 }
 
 function settingsOf(given: CompressionOptions, where: string): CompressionSettings {
-  checkOptions(`${where}: zlibDeflateOptions`, given.zlibDeflateOptions, { level: CODEC_RULES.level, memLevel: CODEC_RULES.memLevel });
+  checkOptions(`${where}: zlibDeflateOptions`, given.zlibDeflateOptions, { level: CODEC_RULES.level, memLevel: CODEC_RULES.memLevel, chunkSize: rule.integer(64) });
   return {
     threshold: given.threshold,
     level: given.level ?? given.zlibDeflateOptions?.level,

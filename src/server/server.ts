@@ -13,7 +13,7 @@ import * as tls from 'node:tls';
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketError } from '../errors.js';
-import { checkOptions, rule } from '../options.js';
+import { checkOptions, describeValue, rule } from '../options.js';
 import { Connection, ReadyState, type ConnectionRole, type ServerPolicy, type UpgradeOffer } from '../connection/connection.js';
 import { Driver, type DriverSettings, type ServerSlot } from '../driver.js';
 import type { HeadParserOptions, RequestHead, UpgradeOptions } from '../handshake/index.js';
@@ -179,6 +179,8 @@ const SERVER_FOREIGN = {
   autoPong: 'is not supported: Pings are always answered (RFC 6455 §5.5.2).',
   backlog: 'is not supported: the listen backlog is Node\'s default.',
   maxFragments: 'no longer exists: a message is bounded by maxPayload, in bytes, whatever its fragments.',
+  maxBufferedChunks: 'is not supported: a message being received holds at most maxPayload + 64 KiB, whatever its chunks.',
+  WebSocket: "is not supported: connections are this package's WebSocket; add your own properties to them (as ws's heartbeat example does).",
 };
 
 const SLOW_CLIENT_RULES = { maxBufferedAmount: rule.bytes(0), policy: rule.oneOf('skip', 'close'), maxTotalBufferedAmount: rule.bytes(0) };
@@ -227,10 +229,19 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
     },
   };
 
-  /** @throws WebSocketError `WS_ERR_INVALID_OPTION` for an option of the wrong type, out of range, or unknown. */
-  constructor(options: ServerOptions = {}) {
+  /**
+   * @param callback called once the server listens (ws's second argument): the 'listening' event.
+   * @throws WebSocketError `WS_ERR_INVALID_OPTION` for an option of the wrong type, out of range, or unknown.
+   */
+  constructor(options: ServerOptions = {}, callback?: () => void) {
     super();
     checkOptions('new WebSocketServer()', options, SERVER_RULES, SERVER_FOREIGN);
+    if (callback !== undefined) {
+      if (typeof callback !== 'function') {
+        throw new WebSocketError('WS_ERR_INVALID_OPTION', `new WebSocketServer(options, callback): callback must be a function; got ${describeValue(callback)}.`, { side: 'local' });
+      }
+      this.once('listening', callback);
+    }
     checkOptions('new WebSocketServer(): slowClient', options.slowClient, SLOW_CLIENT_RULES);
     this.options = options;
     this.settings = driverSettings(options, options.handshakeTimeout);

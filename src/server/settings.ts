@@ -30,6 +30,10 @@ export const CONNECTION_RULES = {
   highWaterMark: rule.bytes(1),
   textAsBuffer: rule.boolean,
   trace: rule.either(rule.boolean, rule.function),
+  allowSynchronousEvents: {
+    accepts: 'true: the messages of one read are emitted one after another as they are parsed (ws\'s default); false is not supported',
+    check: (v: unknown) => v === true,
+  },
 };
 
 /** The settings of every driver of one server or client (one object, shared). */

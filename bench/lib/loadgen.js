@@ -6,8 +6,12 @@
 //   { mode: 'latency',    host, port, raw, size, warmupMs, durationMs, maxSamples }
 //   { mode: 'handshake',  host, port, raw, concurrency, warmupMs, durationMs }
 //   { mode: 'verify',     host, port, raw }  one message of each of several sizes must come back intact
-//   { mode: 'hold',       host, port, raw, connections, concurrency, localAddresses? }
+//   { mode: 'hold',       host, port, raw, connections, concurrency, localAddresses?, paused? }
 //        opens the connections, prints {"ready":...}, waits for "close" on stdin, closes them, prints the result.
+//        paused: the connections never read after the handshake (the broadcast benchmark's slow recipients).
+//   { mode: 'send',       host, port, size, count }  one connection writes `count` binary messages, then
+//        prints {"ready":...} once the kernel took them, and holds the connection until "close" on stdin.
+//   ws-verify, ws-throughput, ws-hold: through ws's client, with permessage-deflate (see loadgen-ws.js).
 // `raw: true` speaks to the raw TCP echo: the same bytes go out and echoed bytes are counted.
 //
 // Cheapness is the point: frames are prebuilt (wire.js), each TCP read of replies triggers one write
@@ -23,6 +27,7 @@ import {
   unmaskedPayload,
   upgradeRequest,
 } from './wire.js';
+import { wsHold, wsThroughput, wsVerify } from './loadgen-ws.js';
 
 const job = JSON.parse(process.argv[2] ?? '{}');
 const HEAD_LIMIT = 16 * 1024; // a response head larger than this is not an echo server's 101
@@ -378,20 +383,39 @@ async function hold() {
   for (const { socket } of sockets) {
     socket.on('error', () => {});
     socket.on('close', () => lost++);
+    if (job.paused) continue; // left paused by open(): the kernel's buffers fill, then the server's
     socket.on('data', () => {}); // nothing is expected; keep reading so a stray frame cannot stall
     socket.resume();
   }
   process.stdout.write(JSON.stringify({ ready: true, opened: sockets.length, failed, firstError, openMs }) + '\n');
-  // Wait for the harness's "close" line (or stdin closing), then report how many survived.
-  await new Promise((resolve) => {
+  await untilClose();
+  const survived = sockets.length - lost;
+  for (const { socket } of sockets) socket.destroy();
+  return { opened: sockets.length, failed, survived, openMs };
+}
+
+/** Wait for the harness's "close" line (or stdin closing). */
+function untilClose() {
+  return new Promise((resolve) => {
     process.stdin.on('data', (d) => {
       if (String(d).includes('close')) resolve(undefined);
     });
     process.stdin.on('end', resolve);
   });
-  const survived = sockets.length - lost;
-  for (const { socket } of sockets) socket.destroy();
-  return { opened: sockets.length, failed, survived, openMs };
+}
+
+/** One connection sends `count` binary messages of `size` bytes (fresh masks each), then stays open. */
+async function send() {
+  const { socket } = await open();
+  socket.on('error', () => {});
+  socket.on('data', () => {}); // a broadcast skips its sender; anything else (a ping) is read and dropped
+  socket.resume();
+  const { buffer } = encodeMaskedBinaryFrames(job.size, job.count);
+  await new Promise((resolve) => socket.write(buffer, resolve));
+  process.stdout.write(JSON.stringify({ ready: true, sent: job.count, bytes: buffer.length }) + '\n');
+  await untilClose();
+  socket.destroy();
+  return { sent: job.count };
 }
 
 /**
@@ -442,7 +466,17 @@ async function verify() {
   return { ok: true };
 }
 
-const modes = /** @type {Record<string, () => Promise<object>>} */ ({ throughput, latency, handshake: handshakes, hold, verify });
+const modes = /** @type {Record<string, () => Promise<object>>} */ ({
+  throughput,
+  latency,
+  handshake: handshakes,
+  hold,
+  send,
+  verify,
+  'ws-verify': () => wsVerify(job),
+  'ws-throughput': () => wsThroughput(job),
+  'ws-hold': () => wsHold(job),
+});
 const run = modes[job.mode];
 if (!run) finish({ error: `unknown mode ${job.mode}` });
 else run().then(finish, (err) => finish({ error: String(err?.message ?? err) }));

@@ -266,13 +266,14 @@ export function runLoadgen(job, cfg, onPhase) {
 }
 
 /**
- * Start a `hold` job: resolves once its connections are open, with a function that closes them.
+ * Start a job that holds connections (`hold` unless the job names `ws-hold` or `send`): resolves once
+ * its connections are open, with a function that closes them.
  * @param {object} job
  * @param {{ pin: { server: string, loadgen: string } | null }} cfg
  * @returns {Promise<{ ready: any, close(): Promise<any> }>}
  */
 export function holdLoadgen(job, cfg, timeoutMs = 120_000) {
-  const child = spawn('bash', wrap(cfg.pin?.loadgen, [process.execPath, LOADGEN, JSON.stringify({ ...job, mode: 'hold', deadlineMs: timeoutMs })]), {
+  const child = spawn('bash', wrap(cfg.pin?.loadgen, [process.execPath, LOADGEN, JSON.stringify({ mode: 'hold', ...job, deadlineMs: timeoutMs })]), {
     cwd: ROOT,
     stdio: ['pipe', 'pipe', 'pipe'],
   });

@@ -44,6 +44,31 @@ export const SERVER_DEFS = [
   { id: 'raw', label: 'raw net', script: 'bench/servers/raw-echo.js', args: [], env: {}, raw: true },
 ];
 
+const ECHO_ARGS = /** @type {string[]} */ (SERVER_DEFS[0].args);
+
+/**
+ * Configurations beside the defaults, for the rows of issues 12 and 13 (bench/compression.js, and
+ * the second table of bench/scale.js): permessage-deflate in our memory-bounded mode (`perMessageDeflate:
+ * true`, `echo --permessage-deflate`) and with context takeover both ways, ws with `perMessageDeflate: true`
+ * (context takeover both ways, its default), and our heartbeat off or every second (the default, in
+ * SERVER_DEFS, is 20 s of silence then 20 s for the pong).
+ * @type {ServerDef[]}
+ */
+export const VARIANT_DEFS = [
+  { id: 'simpatico-deflate', label: 'simpatico-ws deflate bounded', script: 'dist/cli.js', args: [...ECHO_ARGS, '--permessage-deflate'], env: {}, raw: false },
+  {
+    id: 'simpatico-takeover',
+    label: 'simpatico-ws deflate takeover',
+    script: 'bench/servers/simpatico-echo.js',
+    args: ['--host', HOST, '--deflate', 'takeover'],
+    env: {},
+    raw: false,
+  },
+  { id: 'simpatico-hb-off', label: 'simpatico-ws heartbeat off', script: 'dist/cli.js', args: [...ECHO_ARGS, '--heartbeat', '0'], env: {}, raw: false },
+  { id: 'simpatico-hb-1s', label: 'simpatico-ws heartbeat 1 s', script: 'dist/cli.js', args: [...ECHO_ARGS, '--heartbeat', '1'], env: {}, raw: false },
+  { id: 'ws-deflate', label: 'ws deflate', script: 'bench/servers/ws-echo.js', args: ['--deflate'], env: { WS_NO_BUFFER_UTIL: undefined }, raw: false },
+];
+
 /** Raise the soft fd limit to the hard one, then become the command. */
 const ULIMIT_WRAPPER = 'ulimit -n "$(ulimit -Hn)" 2>/dev/null || true; exec "$@"';
 

@@ -60,9 +60,9 @@ export function figure(meta, perServer) {
   return { ...meta, values, ...(Object.keys(errors).length ? { errors } : {}) };
 }
 
-/** @param {Figure} f @param {string} ref */
-export function ratio(f, ref) {
-  const a = f.values[SUBJECT]?.median;
+/** @param {Figure} f @param {string} ref @param {string} [subject] */
+export function ratio(f, ref, subject = SUBJECT) {
+  const a = f.values[subject]?.median;
   const b = f.values[ref]?.median;
   return a !== undefined && b !== undefined && b !== 0 ? a / b : NaN;
 }
@@ -71,15 +71,20 @@ export function ratio(f, ref) {
 const LOADGEN_LIMIT = 0.9;
 
 /**
- * The markdown table of a list of figures, one column per server and one ratio column per reference.
+ * The markdown table of a list of figures, one column per server and one ratio column per reference
+ * (simpatico-ws over each of ws, ws pure JS and raw net), or per pair given (`subject` over `ref`,
+ * for tables of several configurations of each).
  * @param {Figure[]} figures
  * @param {ServerEntry[]} servers
+ * @param {{ subject: string, ref: string }[]} [pairs]
  */
-export function renderTable(figures, servers) {
+export function renderTable(figures, servers, pairs) {
   const cols = servers.filter((s) => s.available);
-  const refs = REFERENCES.filter((r) => cols.some((c) => c.id === r));
   const label = (/** @type {string} */ id) => cols.find((c) => c.id === id)?.label ?? id;
-  const head = ['Figure', ...cols.map((c) => c.label), ...refs.map((r) => `vs ${label(r)}`)];
+  const ratios = (pairs ?? REFERENCES.map((ref) => ({ subject: SUBJECT, ref }))).filter(
+    (p) => cols.some((c) => c.id === p.subject) && cols.some((c) => c.id === p.ref),
+  );
+  const head = ['Figure', ...cols.map((c) => c.label), ...ratios.map((p) => (pairs ? `${label(p.subject)} ÷ ${label(p.ref)}` : `vs ${label(p.ref)}`))];
   const lines = [`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i === 0 ? ' --- ' : ' ---: ')).join('|')}|`];
   let marked = false;
   for (const f of figures) {
@@ -93,7 +98,7 @@ export function renderTable(figures, servers) {
       return `${fmtSummary(f.values[c.id])}${busy ? ' ‡' : ''}`;
     });
     const name = `${f.label} (${f.unit}, ${f.better} is better)`;
-    lines.push(`| ${[name, ...cells, ...refs.map((r) => fmtRatio(ratio(f, r)))].join(' | ')} |`);
+    lines.push(`| ${[name, ...cells, ...ratios.map((p) => fmtRatio(ratio(f, p.ref, p.subject)))].join(' | ')} |`);
   }
   if (marked) {
     lines.push(

@@ -19,13 +19,13 @@
 // regenerates BENCHMARKS.md.
 import { loadConfig } from './lib/config.js';
 import { VARIANT_DEFS, cpuSeconds, runLoadgen, serverAvailable, startServer } from './lib/processes.js';
-import { CPU_CAPTION, figure, renderCpuTable, renderErrors, renderTable, saveSection, writeBenchmarksMd } from './lib/report.js';
+import { CPU_CAPTION, figure, renderCpuTable, renderErrors, renderTable, renderTargets, saveSection, writeBenchmarksMd } from './lib/report.js';
 import { summarize } from './lib/stats.js';
 
 const cfg = loadConfig();
 const SERVERS = ['simpatico-deflate', 'simpatico-takeover', 'ws-deflate'];
 const DEFS = SERVERS.map((id) => /** @type {import('./lib/processes.js').ServerDef} */ (VARIANT_DEFS.find((d) => d.id === id)));
-export const PAIRS = [
+const PAIRS = [
   { subject: 'simpatico-deflate', ref: 'ws-deflate' },
   { subject: 'simpatico-takeover', ref: 'ws-deflate' },
 ];
@@ -132,6 +132,7 @@ async function main() {
   const errs = renderErrors(figures);
   if (errs) console.log(`\nFailures:\n${errs}`);
   console.log(`\n${CPU_CAPTION}\n\n${renderCpuTable(figures, entries)}`);
+  console.log(`\n${renderTargets(figures)}`);
   if (cfg.write) {
     const section = {
       date: new Date().toISOString(),
@@ -141,6 +142,7 @@ async function main() {
       durationMs: cfg.durationMs,
       pinned: cfg.pin,
       connections: CONNECTIONS,
+      pairs: PAIRS,
       seconds: Math.round((Date.now() - started) / 1000),
       servers: entries,
       cases: CASES,

@@ -147,8 +147,11 @@ export function renderErrors(figures) {
 }
 
 /**
- * The issue's targets, checked against the figures they name.
- * kind 'ratio-min': subject/reference ≥ goal; 'ratio-max': subject/reference ≤ goal; 'delta-max': subject − reference ≤ goal.
+ * The issues' targets, checked against the figures they name. The subject is simpatico-ws with its
+ * defaults unless `subject` names one of its configurations (bench/lib/processes.js VARIANT_DEFS).
+ * kind 'ratio-min': subject/reference ≥ goal; 'ratio-max': subject/reference ≤ goal; 'delta-max': subject − reference ≤ goal;
+ * 'max': subject ≤ goal (bytes).
+ * @type {{ figure: string, subject?: string, against?: string, kind: 'ratio-min' | 'ratio-max' | 'delta-max' | 'max', goal: number, text: string }[]}
  */
 export const TARGETS = [
   { figure: 'msgs-64-10', against: 'ws', kind: 'ratio-min', goal: 6, text: '64 B × 10 connections: at least 6× ws' },
@@ -157,6 +160,15 @@ export const TARGETS = [
   { figure: 'latency-p50', against: 'raw', kind: 'ratio-max', goal: 1.1, text: 'Latency p50 within 10% of raw TCP' },
   { figure: 'handshakes-seq', against: 'ws', kind: 'ratio-min', goal: 1.5, text: 'Handshakes/s sequential: at least 1.5× ws' },
   { figure: 'memory-rss', against: 'raw', kind: 'delta-max', goal: 300, text: 'Memory per idle connection: at most raw net + 300 B (RSS)' },
+  // Issue 12: limits and heartbeat must not cost more memory than ws's 5.8 KB per idle connection.
+  { figure: 'memory-rss', kind: 'max', goal: 5800, text: 'Issue 12: idle connection, default heartbeat (20 s + 20 s): at most 5.8 KB (RSS)' },
+  { figure: 'idle-rss', subject: 'simpatico-hb-1s', against: 'ws', kind: 'ratio-max', goal: 1, text: 'Issue 12: heartbeat every 1 s, pings flowing (ws client): no worse than ws in the same table' },
+  // Issue 13: permessage-deflate.
+  { figure: 'deflate-msgs-1024-10', subject: 'simpatico-deflate', against: 'ws-deflate', kind: 'ratio-min', goal: 1.5, text: 'Issue 13: 1 KiB JSON compressed, memory-bounded: at least 1.5× ws' },
+  { figure: 'deflate-msgs-16384-10', subject: 'simpatico-deflate', against: 'ws-deflate', kind: 'ratio-min', goal: 1.5, text: 'Issue 13: 16 KiB JSON compressed, memory-bounded: at least 1.5× ws' },
+  { figure: 'deflate-msgs-1024-10', subject: 'simpatico-takeover', against: 'ws-deflate', kind: 'ratio-min', goal: 1.5, text: 'Issue 13: 1 KiB JSON compressed, context takeover: at least 1.5× ws' },
+  { figure: 'deflate-msgs-16384-10', subject: 'simpatico-takeover', against: 'ws-deflate', kind: 'ratio-min', goal: 1.5, text: 'Issue 13: 16 KiB JSON compressed, context takeover: at least 1.5× ws' },
+  { figure: 'idle-rss', subject: 'simpatico-deflate', against: 'simpatico', kind: 'delta-max', goal: 1024, text: 'Issue 13: idle connection, deflate memory-bounded: within 1 KiB of uncompressed (RSS)' },
 ];
 
 /** @param {Figure[]} figures */
@@ -165,11 +177,14 @@ export function renderTargets(figures) {
   for (const t of TARGETS) {
     const f = figures.find((x) => x.id === t.figure);
     if (!f) continue;
-    const a = f.values[SUBJECT]?.median;
-    const b = f.values[t.against]?.median;
+    const a = f.values[t.subject ?? SUBJECT]?.median;
+    const b = t.against === undefined ? undefined : f.values[t.against]?.median;
     let measured = '–';
     let status = 'not measured';
-    if (a !== undefined && b !== undefined) {
+    if (t.kind === 'max' && a !== undefined) {
+      measured = `${fmt(a)} B`;
+      status = a <= t.goal ? 'met' : `missed by ${fmt(a - t.goal)} B`;
+    } else if (a !== undefined && b !== undefined && t.against !== undefined) {
       if (t.kind === 'delta-max') {
         const d = a - b;
         measured = `${d >= 0 ? '+' : ''}${fmt(d)} B vs ${t.against}`;
@@ -246,6 +261,27 @@ const METHOD = `## Method
   close). Memory: a fresh server per round is warmed with a few hundred connections, measured after forced GC
   (\`--expose-gc\`, asked over IPC by bench/servers/probe.js, preloaded in every server), then holds N idle upgraded
   connections and is measured again; RSS and V8 heapUsed deltas divided by N.
+- **Compressed echo.** \`bench/compression.js\`: permessage-deflate on at both ends. The load generator is ws's
+  client with \`perMessageDeflate\` for every server (bench/lib/loadgen-ws.js), 10 connections each keeping a window of
+  messages in flight (32 of 1 KiB, 8 of 16 KiB); the messages are chat-like JSON text, a rotation of distinct ones
+  (256 KiB of them, past deflate's 32 KiB window). Servers: ours with \`perMessageDeflate: true\` (memory-bounded: no
+  context takeover either way), ours with context takeover both ways, ws with \`perMessageDeflate: true\` (context
+  takeover both ways). Each must first echo the messages intact, agree to its mode's parameters and send compressed
+  replies; every connection's agreement is checked again in every round. The client's compression costs its core
+  as much as the server's: figures marked ‡ are the load generator's limit, and server CPU per message is the figure
+  to compare.
+- **Idle connections with compression and heartbeat.** The second table of \`bench/scale.js\`: the same method as the
+  first, but the connections are ws clients (permessage-deflate offered, pings answered), each of which echoes one
+  1 KiB JSON message before it idles (so that a connection with context takeover holds its zlib state, as a used one
+  does), held 2.5 s before measuring; the heartbeat-1 s row must see every connection pinged. Every row's connections
+  are checked to have agreed to its mode, or the row fails.
+- **Broadcast.** \`bench/broadcast.js\`: a fresh server per round holds 200 clients that never read after their
+  handshake (the load generator keeps their sockets paused) and one sender; each of the sender's 64 KiB messages is
+  broadcast to the 200 (ours: \`server.broadcast()\`; ws: its documented loop over \`wss.clients\`). On loopback the
+  kernel takes about 4 MB per connection before anything queues in the server, so the sender sends enough for both to
+  queue well past that. Once the server has broadcast them all and its queues stopped changing, it is measured after
+  forced GC: RSS and ArrayBuffer memory deltas per recipient (a frame shared by all recipients is held once), bytes
+  queued per recipient (bufferedAmount: a shared frame counts for each), the largest queue, recipients still open.
 - **Rounds.** Every figure is the median of several rounds, shown with its min–max. Servers are interleaved within
   each round, and the order rotates from round to round, so that noise on a shared machine falls on all of them
   alike. Ratios are the simpatico-ws median over the reference's median from the same run ("lower is better"
@@ -266,7 +302,8 @@ export function writeBenchmarksMd(all) {
   const out = [
     '# Benchmarks',
     '',
-    'Generated by `npm run bench` (or `bench:codec`, `bench:e2e`, `bench:scale` for one part) from',
+    'Generated by `npm run bench` (or `bench:codec`, `bench:e2e`, `bench:scale`, `bench:compression`, `bench:broadcast`',
+    'for one part) from',
     '`bench/results/latest.json`; only the Notes section is written by hand. Numbers depend on the machine and on',
     'what else it is doing: compare columns within one run, not with other machines.',
     '',
@@ -274,7 +311,12 @@ export function writeBenchmarksMd(all) {
     '',
   ];
   /** @type {Figure[]} */
-  const figures = [...(all.e2e?.figures ?? []), ...(all.scale?.figures ?? [])];
+  const figures = [
+    ...(all.e2e?.figures ?? []),
+    ...(all.scale?.figures ?? []),
+    ...(all.scale?.variants?.figures ?? []),
+    ...(all.compression?.figures ?? []),
+  ];
   if (figures.length) out.push('## Targets', '', renderTargets(figures), '');
   if (all.e2e) {
     out.push('## End to end', '', runLine(all.e2e), '', renderTable(all.e2e.figures, all.e2e.servers), '');
@@ -290,6 +332,30 @@ export function writeBenchmarksMd(all) {
     out.push(renderTable(all.scale.figures, all.scale.servers), '');
     const errs = renderErrors(all.scale.figures);
     if (errs) out.push('Failures:', '', errs, '');
+    const v = all.scale.variants;
+    if (v) {
+      out.push(`### Compression and heartbeat, at ${v.connections} connections`, '', v.caption, '', renderTable(v.figures, v.servers, v.pairs), '');
+      const verrs = renderErrors(v.figures);
+      if (verrs) out.push('Failures:', '', verrs, '');
+      if (v.notes?.length) out.push(...v.notes.map((/** @type {string} */ n) => `- ${n}`), '');
+    }
+  }
+  if (all.compression) {
+    const c = all.compression;
+    out.push('## Compressed echo (permessage-deflate)', '', `${runLine(c)} · ${c.connections} connections · ws's client with permessage-deflate for every server`, '');
+    out.push(renderTable(c.figures, c.servers, c.pairs), '');
+    const errs = renderErrors(c.figures);
+    if (errs) out.push('Failures:', '', errs, '');
+    const cpu = renderCpuTable(c.figures, c.servers);
+    if (cpu) out.push(CPU_CAPTION, '', cpu, '');
+  }
+  if (all.broadcast) {
+    const b = all.broadcast;
+    out.push('## Broadcast to clients that never read', '', `${runLine(b)} · ${b.messages} × ${b.size / 1024} KiB to ${b.recipients} recipients`, '');
+    out.push(renderTable(b.figures, b.servers), '');
+    const errs = renderErrors(b.figures);
+    if (errs) out.push('Failures:', '', errs, '');
+    if (b.closes) out.push(b.closes, '');
   }
   if (all.codec) {
     out.push('## Codec', '', `${all.codec.date} · output of \`node bench/codec.js\``, '', all.codec.output.trim(), '');

@@ -46,8 +46,12 @@ const VARIANT_PAIRS = [
 ];
 /** The message each connection echoes before it idles (BENCH_IDLE_EXCHANGE bytes; 0: none). */
 const EXCHANGE = Number(process.env.BENCH_IDLE_EXCHANGE ?? 1024);
-/** Held this long after the last connection opened before measuring: with a 1 s heartbeat, pings flow meanwhile. */
-const SETTLE_MS = cfg.quick ? 1500 : 2500;
+/**
+ * Held this long after the last connection echoed its message before measuring. With a 1 s heartbeat,
+ * pings flow meanwhile: a connection heard from within an interval is pinged at the end of the next
+ * one (src/driver.ts), so 2 s after its message, plus up to one sweep tick (250 ms).
+ */
+const SETTLE_MS = 3000;
 /** Connections of the second table in a quick run (a smoke run: 7 servers × 3 rounds). */
 const QUICK_VARIANT_CONNECTIONS = 1000;
 /**

@@ -273,7 +273,7 @@ const METHOD = `## Method
 - **Idle connections with compression and heartbeat.** The second table of \`bench/scale.js\`: the same method as the
   first, but the connections are ws clients (permessage-deflate offered, pings answered), each of which echoes one
   1 KiB JSON message before it idles (so that a connection with context takeover holds its zlib state, as a used one
-  does), held 2.5 s before measuring; the heartbeat-1 s row must see every connection pinged. Every row's connections
+  does), held 3 s before measuring; the heartbeat-1 s row must see every connection pinged. Every row's connections
   are checked to have agreed to its mode, or the row fails.
 - **Broadcast.** \`bench/broadcast.js\`: a fresh server per round holds 200 clients that never read after their
   handshake (the load generator keeps their sockets paused) and one sender; each of the sender's 64 KiB messages is

@@ -2,8 +2,8 @@
 // at scale (bench/scale.js), compressed echo (bench/compression.js) and broadcast to clients that never
 // read (bench/broadcast.js), one after the other, each in its own process with a hard time limit.
 //
-//   npm run bench                  (builds first; about 17 minutes with default settings)
-//   BENCH_QUICK=1 npm run bench    (a smoke run of about 8 minutes; also `-- --quick`)
+//   npm run bench                  (builds first; about 15 minutes with default settings)
+//   BENCH_QUICK=1 npm run bench    (a smoke run of about 6 minutes; also `-- --quick`)
 //
 // The codec's stdout (its markdown table) is passed through and stored in bench/results/latest.json
 // so that BENCHMARKS.md shows every part of the latest run.
@@ -18,8 +18,8 @@ const env = { ...process.env, ...(quick ? { BENCH_QUICK: '1' } : {}) };
 
 /**
  * Hard limits per part, against hangs: a part that hits its limit is killed and the run goes on. On a
- * quiet machine the defaults take about 2–3 min (codec), 5 min (e2e), 7 min (scale, its two tables),
- * 1 min (compression) and 1 min (broadcast); the limits leave room for a busy machine.
+ * quiet machine the defaults take about 2–3 min (codec), 5 min (e2e), 6 min (scale, its two tables),
+ * 2 min (compression) and 0.5 min (broadcast); the limits leave room for a busy machine.
  */
 const PARTS = [
   { name: 'codec', script: 'bench/codec.js', limitMs: (quick ? 4 : 6) * 60_000, capture: true },

@@ -2,7 +2,8 @@
 //
 // Usage: node bench/lib/loadgen.js '<JSON job>'   → one JSON result line on stdout.
 // Jobs (all addresses are loopback; every phase is bounded in time by `deadlineMs`):
-//   { mode: 'throughput', host, port, raw, connections, size, window, warmupMs, durationMs }
+//   { mode: 'throughput', host, port, raw, connections, size, window, warmupMs, durationMs, deflate? }
+//        deflate: offers permessage-deflate and sends prebuilt compressed JSON text frames (wire.js)
 //   { mode: 'latency',    host, port, raw, size, warmupMs, durationMs, maxSamples }
 //   { mode: 'handshake',  host, port, raw, concurrency, warmupMs, durationMs }
 //   { mode: 'verify',     host, port, raw }  one message of each of several sizes must come back intact
@@ -23,11 +24,13 @@ import {
   checkUpgradeResponse,
   encodeMaskedBinaryFrames,
   encodeMaskedClose,
+  encodeMaskedDeflatedTextFrames,
+  headerValue,
   parseServerFrame,
   unmaskedPayload,
   upgradeRequest,
 } from './wire.js';
-import { wsHold, wsThroughput, wsVerify } from './loadgen-ws.js';
+import { messageSet, wsHold, wsThroughput, wsVerify } from './loadgen-ws.js';
 
 const job = JSON.parse(process.argv[2] ?? '{}');
 const HEAD_LIMIT = 16 * 1024; // a response head larger than this is not an echo server's 101
@@ -45,7 +48,8 @@ setTimeout(() => finish({ error: `load generator deadline (${deadlineMs} ms) exc
  * Connect and, unless raw, perform the opening handshake. The socket comes back paused, so that
  * nothing the server sends is lost before the caller attaches its reader and resumes it.
  * @param {{ localAddress?: string }} [opts]
- * @returns {Promise<{ socket: net.Socket, rest: Buffer }>} rest: bytes that followed the response head
+ * @returns {Promise<{ socket: net.Socket, rest: Buffer, extensions: string }>} rest: bytes that followed the
+ *   response head; extensions: its Sec-WebSocket-Extensions value
  */
 function open(opts = {}) {
   return new Promise((resolve, reject) => {
@@ -57,12 +61,12 @@ function open(opts = {}) {
       socket.destroy();
       reject(err);
     };
-    const succeed = (/** @type {Buffer} */ rest) => {
+    const succeed = (/** @type {Buffer} */ rest, extensions = '') => {
       settled = true;
       socket.pause();
       socket.removeListener('error', fail);
       socket.removeListener('close', onClose);
-      resolve({ socket, rest });
+      resolve({ socket, rest, extensions });
     };
     const onClose = () => fail(new Error('connection closed before the handshake completed'));
     socket.on('error', fail);
@@ -85,9 +89,10 @@ function open(opts = {}) {
         return;
       }
       socket.removeListener('data', onData);
-      const problem = checkUpgradeResponse(all.toString('latin1', 0, end), handshake.accept);
+      const head = all.toString('latin1', 0, end);
+      const problem = checkUpgradeResponse(head, handshake.accept);
       if (problem) fail(new Error(problem));
-      else succeed(all.subarray(end + 4));
+      else succeed(all.subarray(end + 4), headerValue(head, 'sec-websocket-extensions'));
     };
     socket.on('data', onData);
   });
@@ -131,13 +136,34 @@ function cpuShare(/** @type {NodeJS.CpuUsage} */ a, /** @type {NodeJS.CpuUsage} 
   return (b.user - a.user + b.system - a.system) / 1000 / ms;
 }
 
-const handshake = upgradeRequest(job.host, job.port);
+// As browsers offer it (RFC 7692 §7.1.2.2: the client accepts any window the server asks of it).
+const handshake = upgradeRequest(job.host, job.port, job.deflate ? 'permessage-deflate; client_max_window_bits' : '');
+
+/**
+ * The window's frames, back to back, and where frame k ends: binary frames of `size`, or with
+ * `deflate` compressed JSON text (distinct messages, so that a server with context takeover is not
+ * handed the same bytes over and over).
+ */
+function windowFrames(/** @type {number} */ size, /** @type {number} */ win) {
+  if (job.deflate) {
+    const set = messageSet(size);
+    const { buffer, ends } = encodeMaskedDeflatedTextFrames(Array.from({ length: win }, (_, i) => set[i % set.length]));
+    return { buffer, ends };
+  }
+  const { buffer, frameLength } = encodeMaskedBinaryFrames(size, win);
+  return { buffer, ends: Array.from({ length: win }, (_, i) => (i + 1) * frameLength), frameLength };
+}
 
 async function throughput() {
   const { connections, size, window: win, warmupMs, durationMs } = job;
-  const { buffer, frameLength } = encodeMaskedBinaryFrames(size, win);
+  const { buffer, ends, frameLength = 0 } = windowFrames(size, win);
   const opened = await openMany(connections, 64);
   if (opened.failed) return { error: `${opened.failed} connections failed: ${opened.firstError}` };
+  /** @type {Record<string, number>} how many connections agreed to each Sec-WebSocket-Extensions value */
+  const extensions = {};
+  for (const o of opened.sockets) extensions[o.extensions] = (extensions[o.extensions] ?? 0) + 1;
+  /** @type {ReplyCounter[]} */
+  const counters = [];
   let messages = 0;
   let reads = 0;
   let writes = 0;
@@ -158,7 +184,8 @@ async function throughput() {
         continue;
       }
       if (running) {
-        s.socket.write(buffer.subarray(0, s.owed * frameLength));
+        // Never more than the window: a refill is a prefix of the window's frames.
+        s.socket.write(buffer.subarray(0, ends[Math.min(s.owed, win) - 1]));
         writes++;
       }
       s.owed = 0;
@@ -167,6 +194,7 @@ async function throughput() {
   for (const { socket, rest } of opened.sockets) {
     const state = { socket, owed: 0 };
     const counter = new ReplyCounter();
+    counters.push(counter);
     let rawBytes = 0;
     const onChunk = (/** @type {Buffer} */ chunk) => {
       reads++;
@@ -233,6 +261,12 @@ async function throughput() {
     // Reads and writes per message show who batches: one read per reply means the server wrote each one alone.
     readsPerMsg: (r1 - r0) / (m1 - m0),
     writesPerMsg: (w1 - w0) / (m1 - m0),
+    ...(job.deflate && {
+      extensions,
+      // Replies with RSV1 among all replies, and their bytes: did the server compress, and how well.
+      compressedShare: counters.reduce((n, c) => n + c.compressedFrames, 0) / Math.max(1, counters.reduce((n, c) => n + c.dataFrames, 0)),
+      wireInPerMsg: counters.reduce((n, c) => n + c.payloadBytes, 0) / Math.max(1, counters.reduce((n, c) => n + c.dataFrames, 0)),
+    }),
   };
 }
 

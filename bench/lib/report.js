@@ -221,7 +221,8 @@ export function saveSection(key, section) {
     // first run, or a file we cannot read: start over
   }
   all.machine = machine();
-  all[key] = section;
+  // Each section keeps the machine it ran on: parts are run one at a time, and not always on the same one.
+  all[key] = { ...section, machine: all.machine };
   fs.mkdirSync(path.dirname(RESULTS), { recursive: true });
   const tmp = `${RESULTS}.${process.pid}.tmp`;
   fs.writeFileSync(tmp, JSON.stringify(all, null, 2) + '\n');
@@ -229,13 +230,23 @@ export function saveSection(key, section) {
   return all;
 }
 
+/** ' · on MACHINE' when a section ran elsewhere than the latest part. @param {any} s @param {any} current */
+function elsewhere(s, current) {
+  const m = s.machine;
+  if (!m || JSON.stringify(m) === JSON.stringify(current)) return '';
+  return ` · on another machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node}, ${m.os}`;
+}
+
 /** @param {any} s a section of latest.json */
 function runLine(s) {
   const which = s.pinAll === false ? ' in the CPU-bound cases (ping-pong cases unpinned)' : '';
   const pin = s.pinned ? `server pinned to CPU ${s.pinned.server}, load generator to CPU ${s.pinned.loadgen}${which}` : 'not pinned';
   const timing = s.durationMs ? ` of ${s.warmupMs} ms warm-up + ${s.durationMs} ms measured` : '';
-  return `${s.date} · ${s.quick ? 'quick run (BENCH_QUICK)' : 'full run'} · ${s.rounds} rounds${timing} · ${pin}`;
+  return `${s.date} · ${s.quick ? 'quick run (BENCH_QUICK)' : 'full run'} · ${s.rounds} rounds${timing} · ${pin}${elsewhere(s, currentMachine)}`;
 }
+
+/** The machine of the latest part, for runLine. @type {any} */
+let currentMachine = null;
 
 const METHOD = `## Method
 
@@ -310,6 +321,7 @@ export function writeBenchmarksMd(all) {
     // no previous file
   }
   const m = all.machine ?? machine();
+  currentMachine = m;
   const out = [
     '# Benchmarks',
     '',
@@ -318,7 +330,7 @@ export function writeBenchmarksMd(all) {
     '`bench/results/latest.json`; only the Notes section is written by hand. Numbers depend on the machine and on',
     'what else it is doing: compare columns within one run, not with other machines.',
     '',
-    `Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node} (V8 ${m.v8}), ${m.os}.`,
+    `Machine (of the latest part; a section run elsewhere says so): ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node} (V8 ${m.v8}), ${m.os}.`,
     '',
   ];
   /** @type {Figure[]} */
@@ -369,7 +381,7 @@ export function writeBenchmarksMd(all) {
     if (b.closes) out.push(b.closes, '');
   }
   if (all.codec) {
-    out.push('## Codec', '', `${all.codec.date} · output of \`node bench/codec.js\``, '', all.codec.output.trim(), '');
+    out.push('## Codec', '', `${all.codec.date} · output of \`node bench/codec.js\`${elsewhere(all.codec, m)}`, '', all.codec.output.trim(), '');
   }
   out.push('## Notes', '', NOTES_START, notes, NOTES_END, '', METHOD, '');
   fs.writeFileSync(BENCHMARKS_MD, out.join('\n'));

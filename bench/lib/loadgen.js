@@ -100,10 +100,10 @@ function open(opts = {}) {
 
 /**
  * Open `count` connections with at most `concurrency` handshakes in progress.
- * @returns {Promise<{ sockets: { socket: net.Socket, rest: Buffer }[], failed: number, firstError: string | null }>}
+ * @returns {Promise<{ sockets: { socket: net.Socket, rest: Buffer, extensions: string }[], failed: number, firstError: string | null }>}
  */
 async function openMany(/** @type {number} */ count, /** @type {number} */ concurrency, /** @type {string[]} */ locals = []) {
-  /** @type {{ socket: net.Socket, rest: Buffer }[]} */
+  /** @type {{ socket: net.Socket, rest: Buffer, extensions: string }[]} */
   const sockets = [];
   let failed = 0;
   /** @type {string | null} */

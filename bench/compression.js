@@ -5,7 +5,9 @@
 //
 // Servers: simpatico-ws with `perMessageDeflate: true` (the memory-bounded mode: no context takeover
 // either way; `simpatico-ws echo --permessage-deflate`), simpatico-ws with context takeover both ways
-// (bench/servers/simpatico-echo.js), and ws with `perMessageDeflate: true` (context takeover both
+// (bench/servers/simpatico-echo.js), both again with `textAsBuffer: true` (text handed to the echo as a
+// Buffer, as ws hands it, so that the echo does no UTF-8 decoding and re-encoding that ws's does not
+// do), and ws with `perMessageDeflate: true` (context takeover both
 // ways, its default). The load generator is ws's client with permessage-deflate for every server
 // (bench/lib/loadgen-ws.js), so the client side is the same whichever server it measures: it
 // compresses what it sends and inflates what comes back; and, since that client costs its core about as
@@ -26,11 +28,13 @@ import { CPU_CAPTION, figure, renderCpuTable, renderErrors, renderTable, renderT
 import { summarize } from './lib/stats.js';
 
 const cfg = loadConfig();
-const SERVERS = ['simpatico-deflate', 'simpatico-takeover', 'ws-deflate'];
+const SERVERS = ['simpatico-deflate', 'simpatico-takeover', 'simpatico-deflate-tab', 'simpatico-takeover-tab', 'ws-deflate'];
 const DEFS = SERVERS.map((id) => /** @type {import('./lib/processes.js').ServerDef} */ (VARIANT_DEFS.find((d) => d.id === id)));
 const PAIRS = [
   { subject: 'simpatico-deflate', ref: 'ws-deflate' },
   { subject: 'simpatico-takeover', ref: 'ws-deflate' },
+  { subject: 'simpatico-deflate-tab', ref: 'ws-deflate' },
+  { subject: 'simpatico-takeover-tab', ref: 'ws-deflate' },
 ];
 const CONNECTIONS = 10;
 /**
@@ -55,6 +59,8 @@ const CASES = [
 const AGREED = {
   'simpatico-deflate': (e) => /^permessage-deflate\b/.test(e) && /server_no_context_takeover/.test(e) && /client_no_context_takeover/.test(e),
   'simpatico-takeover': (e) => /^permessage-deflate\b/.test(e) && !/no_context_takeover/.test(e),
+  'simpatico-deflate-tab': (e) => /^permessage-deflate\b/.test(e) && /server_no_context_takeover/.test(e) && /client_no_context_takeover/.test(e),
+  'simpatico-takeover-tab': (e) => /^permessage-deflate\b/.test(e) && !/no_context_takeover/.test(e),
   'ws-deflate': (e) => /^permessage-deflate\b/.test(e) && !/no_context_takeover/.test(e),
 };
 

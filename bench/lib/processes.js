@@ -64,6 +64,24 @@ export const VARIANT_DEFS = [
     env: {},
     raw: false,
   },
+  // The same two modes with text handed to the handler as a Buffer (textAsBuffer), as ws's echo gets it:
+  // an echo that neither decodes nor re-encodes UTF-8, the same work as ws's.
+  {
+    id: 'simpatico-deflate-tab',
+    label: 'simpatico-ws deflate bounded, text as Buffer',
+    script: 'bench/servers/simpatico-echo.js',
+    args: ['--host', HOST, '--deflate', 'bounded', '--text-as-buffer'],
+    env: {},
+    raw: false,
+  },
+  {
+    id: 'simpatico-takeover-tab',
+    label: 'simpatico-ws deflate takeover, text as Buffer',
+    script: 'bench/servers/simpatico-echo.js',
+    args: ['--host', HOST, '--deflate', 'takeover', '--text-as-buffer'],
+    env: {},
+    raw: false,
+  },
   { id: 'simpatico-hb-off', label: 'simpatico-ws heartbeat off', script: 'dist/cli.js', args: [...ECHO_ARGS, '--heartbeat', '0'], env: {}, raw: false },
   { id: 'simpatico-hb-1s', label: 'simpatico-ws heartbeat 1 s', script: 'dist/cli.js', args: [...ECHO_ARGS, '--heartbeat', '1'], env: {}, raw: false },
   { id: 'ws-deflate', label: 'ws deflate', script: 'bench/servers/ws-echo.js', args: ['--deflate'], env: { WS_NO_BUFFER_UTIL: undefined }, raw: false },

@@ -168,6 +168,12 @@ export const TARGETS = [
     [
       ['simpatico-deflate', 'memory-bounded'],
       ['simpatico-takeover', 'context takeover'],
+      ...(id.endsWith('frames')
+        ? [
+            ['simpatico-deflate-tab', 'memory-bounded, text as Buffer'],
+            ['simpatico-takeover-tab', 'context takeover, text as Buffer'],
+          ]
+        : []),
     ].map(([subject, mode]) => ({
       figure: `deflate-msgs-${id}`,
       subject,
@@ -286,7 +292,9 @@ const METHOD = `## Method
   messages in flight (32 of 1 KiB, 8 of 16 KiB); the messages are chat-like JSON text, a rotation of distinct ones
   (256 KiB of them, past deflate's 32 KiB window). Servers: ours with \`perMessageDeflate: true\` (memory-bounded: no
   context takeover either way), ours with context takeover both ways, ws with \`perMessageDeflate: true\` (context
-  takeover both ways). Each must first echo the messages intact, agree to its mode's parameters and send compressed
+  takeover both ways); and our two modes again with \`textAsBuffer: true\`, text handed to the echo as a Buffer as ws
+  hands it (by default ours hands a string: the echo then decodes and re-encodes the UTF-8, work ws's echo does
+  not do). Each must first echo the messages intact, agree to its mode's parameters and send compressed
   replies; every connection's agreement is checked again in every round. ws's client costs its core about as much as
   a server (figures marked ‡ are its limit), and with a synchronous server the two tend to take turns; so every case
   runs again with the load generator's own prebuilt compressed frames (each message compressed on its own, valid

@@ -5,8 +5,10 @@
 //                        context kept between messages both ways (what ws's `perMessageDeflate: true` means)
 //   --deflate bounded    perMessageDeflate: true, the memory-bounded mode (also `echo --permessage-deflate`)
 //   --heartbeat SECONDS  heartbeatInterval (0: none); the library's default otherwise
+//   --text-as-buffer     textAsBuffer: true, text handed to the handler as a Buffer (as ws hands it) instead
+//                        of a string, so that an echo of text does not decode and re-encode its UTF-8
 //
-// Usage: node bench/servers/simpatico-echo.js [--host 127.0.0.1] [--port 0] [--deflate MODE] [--heartbeat S]
+// Usage: node bench/servers/simpatico-echo.js [--host 127.0.0.1] [--port 0] [--deflate MODE] [--heartbeat S] [--text-as-buffer]
 // Prints `ws://HOST:PORT/` on one stdout line once listening; exits cleanly on SIGTERM.
 import { WebSocketServer } from '../../dist/index.js';
 import { parseServerArgs } from './args.js';
@@ -30,6 +32,7 @@ const server = new WebSocketServer({
   maxConnections: 100_000,
   ...(mode !== undefined && { perMessageDeflate: DEFLATE[/** @type {keyof typeof DEFLATE} */ (mode)] }),
   ...(heartbeat !== undefined && { heartbeatInterval: Number(heartbeat) * 1000 }),
+  ...(process.argv.includes('--text-as-buffer') && { textAsBuffer: true }),
 });
 /** @type {any} */ (globalThis).__benchServerInfo = { kind: 'simpatico-ws', deflate: mode ?? 'off', heartbeat: heartbeat ?? 'default' };
 

@@ -1,11 +1,12 @@
-// Every benchmark, in a bounded time: the codec (bench/codec.js), end to end (bench/e2e.js) and memory
-// at scale (bench/scale.js), one after the other, each in its own process with a hard time limit.
+// Every benchmark, in a bounded time: the codec (bench/codec.js), end to end (bench/e2e.js), memory
+// at scale (bench/scale.js), compressed echo (bench/compression.js) and broadcast to clients that never
+// read (bench/broadcast.js), one after the other, each in its own process with a hard time limit.
 //
-//   npm run bench                  (builds first; about 10 minutes with default settings)
-//   BENCH_QUICK=1 npm run bench    (a smoke run of a couple of minutes; also `-- --quick`)
+//   npm run bench                  (builds first; about 16 minutes with default settings)
+//   BENCH_QUICK=1 npm run bench    (a smoke run of about 6 minutes; also `-- --quick`)
 //
 // The codec's stdout (its markdown table) is passed through and stored in bench/results/latest.json
-// so that BENCHMARKS.md shows all three parts of the latest run.
+// so that BENCHMARKS.md shows every part of the latest run.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -17,13 +18,15 @@ const env = { ...process.env, ...(quick ? { BENCH_QUICK: '1' } : {}) };
 
 /**
  * Hard limits per part, against hangs: a part that hits its limit is killed and the run goes on. On a
- * quiet machine the defaults take about 2–3 min (codec), 5 min (e2e) and 1.5 min (scale); the limits
- * leave room for a busy machine.
+ * quiet machine the defaults take about 2–3 min (codec), 5 min (e2e), 6 min (scale, its two tables),
+ * 3 min (compression) and 0.5 min (broadcast); the limits leave room for a busy machine.
  */
 const PARTS = [
   { name: 'codec', script: 'bench/codec.js', limitMs: (quick ? 4 : 6) * 60_000, capture: true },
   { name: 'e2e', script: 'bench/e2e.js', limitMs: (quick ? 5 : 10) * 60_000, capture: false },
-  { name: 'scale', script: 'bench/scale.js', limitMs: (quick ? 3 : 6) * 60_000, capture: false },
+  { name: 'scale', script: 'bench/scale.js', limitMs: (quick ? 5 : 15) * 60_000, capture: false },
+  { name: 'compression', script: 'bench/compression.js', limitMs: (quick ? 3 : 8) * 60_000, capture: false },
+  { name: 'broadcast', script: 'bench/broadcast.js', limitMs: (quick ? 2 : 5) * 60_000, capture: false },
 ];
 
 /** @type {import('node:child_process').ChildProcess | null} the part running now */

@@ -2,12 +2,17 @@
 //
 // Usage: node bench/lib/loadgen.js '<JSON job>'   → one JSON result line on stdout.
 // Jobs (all addresses are loopback; every phase is bounded in time by `deadlineMs`):
-//   { mode: 'throughput', host, port, raw, connections, size, window, warmupMs, durationMs }
+//   { mode: 'throughput', host, port, raw, connections, size, window, warmupMs, durationMs, deflate? }
+//        deflate: offers permessage-deflate and sends prebuilt compressed JSON text frames (wire.js)
 //   { mode: 'latency',    host, port, raw, size, warmupMs, durationMs, maxSamples }
 //   { mode: 'handshake',  host, port, raw, concurrency, warmupMs, durationMs }
 //   { mode: 'verify',     host, port, raw }  one message of each of several sizes must come back intact
-//   { mode: 'hold',       host, port, raw, connections, concurrency, localAddresses? }
+//   { mode: 'hold',       host, port, raw, connections, concurrency, localAddresses?, paused? }
 //        opens the connections, prints {"ready":...}, waits for "close" on stdin, closes them, prints the result.
+//        paused: the connections never read after the handshake (the broadcast benchmark's slow recipients).
+//   { mode: 'send',       host, port, size, count }  one connection writes `count` binary messages, then
+//        prints {"ready":...} once the kernel took them, and holds the connection until "close" on stdin.
+//   ws-verify, ws-throughput, ws-hold: through ws's client, with permessage-deflate (see loadgen-ws.js).
 // `raw: true` speaks to the raw TCP echo: the same bytes go out and echoed bytes are counted.
 //
 // Cheapness is the point: frames are prebuilt (wire.js), each TCP read of replies triggers one write
@@ -19,10 +24,13 @@ import {
   checkUpgradeResponse,
   encodeMaskedBinaryFrames,
   encodeMaskedClose,
+  encodeMaskedDeflatedTextFrames,
+  headerValue,
   parseServerFrame,
   unmaskedPayload,
   upgradeRequest,
 } from './wire.js';
+import { messageSet, wsHold, wsThroughput, wsVerify } from './loadgen-ws.js';
 
 const job = JSON.parse(process.argv[2] ?? '{}');
 const HEAD_LIMIT = 16 * 1024; // a response head larger than this is not an echo server's 101
@@ -40,7 +48,8 @@ setTimeout(() => finish({ error: `load generator deadline (${deadlineMs} ms) exc
  * Connect and, unless raw, perform the opening handshake. The socket comes back paused, so that
  * nothing the server sends is lost before the caller attaches its reader and resumes it.
  * @param {{ localAddress?: string }} [opts]
- * @returns {Promise<{ socket: net.Socket, rest: Buffer }>} rest: bytes that followed the response head
+ * @returns {Promise<{ socket: net.Socket, rest: Buffer, extensions: string }>} rest: bytes that followed the
+ *   response head; extensions: its Sec-WebSocket-Extensions value
  */
 function open(opts = {}) {
   return new Promise((resolve, reject) => {
@@ -52,12 +61,12 @@ function open(opts = {}) {
       socket.destroy();
       reject(err);
     };
-    const succeed = (/** @type {Buffer} */ rest) => {
+    const succeed = (/** @type {Buffer} */ rest, extensions = '') => {
       settled = true;
       socket.pause();
       socket.removeListener('error', fail);
       socket.removeListener('close', onClose);
-      resolve({ socket, rest });
+      resolve({ socket, rest, extensions });
     };
     const onClose = () => fail(new Error('connection closed before the handshake completed'));
     socket.on('error', fail);
@@ -80,9 +89,10 @@ function open(opts = {}) {
         return;
       }
       socket.removeListener('data', onData);
-      const problem = checkUpgradeResponse(all.toString('latin1', 0, end), handshake.accept);
+      const head = all.toString('latin1', 0, end);
+      const problem = checkUpgradeResponse(head, handshake.accept);
       if (problem) fail(new Error(problem));
-      else succeed(all.subarray(end + 4));
+      else succeed(all.subarray(end + 4), headerValue(head, 'sec-websocket-extensions'));
     };
     socket.on('data', onData);
   });
@@ -90,10 +100,10 @@ function open(opts = {}) {
 
 /**
  * Open `count` connections with at most `concurrency` handshakes in progress.
- * @returns {Promise<{ sockets: { socket: net.Socket, rest: Buffer }[], failed: number, firstError: string | null }>}
+ * @returns {Promise<{ sockets: { socket: net.Socket, rest: Buffer, extensions: string }[], failed: number, firstError: string | null }>}
  */
 async function openMany(/** @type {number} */ count, /** @type {number} */ concurrency, /** @type {string[]} */ locals = []) {
-  /** @type {{ socket: net.Socket, rest: Buffer }[]} */
+  /** @type {{ socket: net.Socket, rest: Buffer, extensions: string }[]} */
   const sockets = [];
   let failed = 0;
   /** @type {string | null} */
@@ -126,13 +136,34 @@ function cpuShare(/** @type {NodeJS.CpuUsage} */ a, /** @type {NodeJS.CpuUsage} 
   return (b.user - a.user + b.system - a.system) / 1000 / ms;
 }
 
-const handshake = upgradeRequest(job.host, job.port);
+// As browsers offer it (RFC 7692 §7.1.2.2: the client accepts any window the server asks of it).
+const handshake = upgradeRequest(job.host, job.port, job.deflate ? 'permessage-deflate; client_max_window_bits' : '');
+
+/**
+ * The window's frames, back to back, and where frame k ends: binary frames of `size`, or with
+ * `deflate` compressed JSON text (distinct messages, so that a server with context takeover is not
+ * handed the same bytes over and over).
+ */
+function windowFrames(/** @type {number} */ size, /** @type {number} */ win) {
+  if (job.deflate) {
+    const set = messageSet(size);
+    const { buffer, ends } = encodeMaskedDeflatedTextFrames(Array.from({ length: win }, (_, i) => set[i % set.length]));
+    return { buffer, ends };
+  }
+  const { buffer, frameLength } = encodeMaskedBinaryFrames(size, win);
+  return { buffer, ends: Array.from({ length: win }, (_, i) => (i + 1) * frameLength), frameLength };
+}
 
 async function throughput() {
   const { connections, size, window: win, warmupMs, durationMs } = job;
-  const { buffer, frameLength } = encodeMaskedBinaryFrames(size, win);
+  const { buffer, ends, frameLength = 0 } = windowFrames(size, win);
   const opened = await openMany(connections, 64);
   if (opened.failed) return { error: `${opened.failed} connections failed: ${opened.firstError}` };
+  /** @type {Record<string, number>} how many connections agreed to each Sec-WebSocket-Extensions value */
+  const extensions = {};
+  for (const o of opened.sockets) extensions[o.extensions] = (extensions[o.extensions] ?? 0) + 1;
+  /** @type {ReplyCounter[]} */
+  const counters = [];
   let messages = 0;
   let reads = 0;
   let writes = 0;
@@ -153,7 +184,8 @@ async function throughput() {
         continue;
       }
       if (running) {
-        s.socket.write(buffer.subarray(0, s.owed * frameLength));
+        // Never more than the window: a refill is a prefix of the window's frames.
+        s.socket.write(buffer.subarray(0, ends[Math.min(s.owed, win) - 1]));
         writes++;
       }
       s.owed = 0;
@@ -162,6 +194,7 @@ async function throughput() {
   for (const { socket, rest } of opened.sockets) {
     const state = { socket, owed: 0 };
     const counter = new ReplyCounter();
+    counters.push(counter);
     let rawBytes = 0;
     const onChunk = (/** @type {Buffer} */ chunk) => {
       reads++;
@@ -228,6 +261,12 @@ async function throughput() {
     // Reads and writes per message show who batches: one read per reply means the server wrote each one alone.
     readsPerMsg: (r1 - r0) / (m1 - m0),
     writesPerMsg: (w1 - w0) / (m1 - m0),
+    ...(job.deflate && {
+      extensions,
+      // Replies with RSV1 among all replies, and their bytes: did the server compress, and how well.
+      compressedShare: counters.reduce((n, c) => n + c.compressedFrames, 0) / Math.max(1, counters.reduce((n, c) => n + c.dataFrames, 0)),
+      wireInPerMsg: counters.reduce((n, c) => n + c.payloadBytes, 0) / Math.max(1, counters.reduce((n, c) => n + c.dataFrames, 0)),
+    }),
   };
 }
 
@@ -378,20 +417,39 @@ async function hold() {
   for (const { socket } of sockets) {
     socket.on('error', () => {});
     socket.on('close', () => lost++);
+    if (job.paused) continue; // left paused by open(): the kernel's buffers fill, then the server's
     socket.on('data', () => {}); // nothing is expected; keep reading so a stray frame cannot stall
     socket.resume();
   }
   process.stdout.write(JSON.stringify({ ready: true, opened: sockets.length, failed, firstError, openMs }) + '\n');
-  // Wait for the harness's "close" line (or stdin closing), then report how many survived.
-  await new Promise((resolve) => {
+  await untilClose();
+  const survived = sockets.length - lost;
+  for (const { socket } of sockets) socket.destroy();
+  return { opened: sockets.length, failed, survived, openMs };
+}
+
+/** Wait for the harness's "close" line (or stdin closing). */
+function untilClose() {
+  return new Promise((resolve) => {
     process.stdin.on('data', (d) => {
       if (String(d).includes('close')) resolve(undefined);
     });
     process.stdin.on('end', resolve);
   });
-  const survived = sockets.length - lost;
-  for (const { socket } of sockets) socket.destroy();
-  return { opened: sockets.length, failed, survived, openMs };
+}
+
+/** One connection sends `count` binary messages of `size` bytes (fresh masks each), then stays open. */
+async function send() {
+  const { socket } = await open();
+  socket.on('error', () => {});
+  socket.on('data', () => {}); // a broadcast skips its sender; anything else (a ping) is read and dropped
+  socket.resume();
+  const { buffer } = encodeMaskedBinaryFrames(job.size, job.count);
+  await new Promise((resolve) => socket.write(buffer, resolve));
+  process.stdout.write(JSON.stringify({ ready: true, sent: job.count, bytes: buffer.length }) + '\n');
+  await untilClose();
+  socket.destroy();
+  return { sent: job.count };
 }
 
 /**
@@ -442,7 +500,17 @@ async function verify() {
   return { ok: true };
 }
 
-const modes = /** @type {Record<string, () => Promise<object>>} */ ({ throughput, latency, handshake: handshakes, hold, verify });
+const modes = /** @type {Record<string, () => Promise<object>>} */ ({
+  throughput,
+  latency,
+  handshake: handshakes,
+  hold,
+  send,
+  verify,
+  'ws-verify': () => wsVerify(job),
+  'ws-throughput': () => wsThroughput(job),
+  'ws-hold': () => wsHold(job),
+});
 const run = modes[job.mode];
 if (!run) finish({ error: `unknown mode ${job.mode}` });
 else run().then(finish, (err) => finish({ error: String(err?.message ?? err) }));

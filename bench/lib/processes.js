@@ -44,6 +44,49 @@ export const SERVER_DEFS = [
   { id: 'raw', label: 'raw net', script: 'bench/servers/raw-echo.js', args: [], env: {}, raw: true },
 ];
 
+const ECHO_ARGS = /** @type {string[]} */ (SERVER_DEFS[0].args);
+
+/**
+ * Configurations beside the defaults, for the rows of issues 12 and 13 (bench/compression.js, and
+ * the second table of bench/scale.js): permessage-deflate in our memory-bounded mode (`perMessageDeflate:
+ * true`, `echo --permessage-deflate`) and with context takeover both ways, ws with `perMessageDeflate: true`
+ * (context takeover both ways, its default), and our heartbeat off or every second (the default, in
+ * SERVER_DEFS, is 20 s of silence then 20 s for the pong).
+ * @type {ServerDef[]}
+ */
+export const VARIANT_DEFS = [
+  { id: 'simpatico-deflate', label: 'simpatico-ws deflate bounded', script: 'dist/cli.js', args: [...ECHO_ARGS, '--permessage-deflate'], env: {}, raw: false },
+  {
+    id: 'simpatico-takeover',
+    label: 'simpatico-ws deflate takeover',
+    script: 'bench/servers/simpatico-echo.js',
+    args: ['--host', HOST, '--deflate', 'takeover'],
+    env: {},
+    raw: false,
+  },
+  // The same two modes with text handed to the handler as a Buffer (textAsBuffer), as ws's echo gets it:
+  // an echo that neither decodes nor re-encodes UTF-8, the same work as ws's.
+  {
+    id: 'simpatico-deflate-tab',
+    label: 'simpatico-ws deflate bounded, text as Buffer',
+    script: 'bench/servers/simpatico-echo.js',
+    args: ['--host', HOST, '--deflate', 'bounded', '--text-as-buffer'],
+    env: {},
+    raw: false,
+  },
+  {
+    id: 'simpatico-takeover-tab',
+    label: 'simpatico-ws deflate takeover, text as Buffer',
+    script: 'bench/servers/simpatico-echo.js',
+    args: ['--host', HOST, '--deflate', 'takeover', '--text-as-buffer'],
+    env: {},
+    raw: false,
+  },
+  { id: 'simpatico-hb-off', label: 'simpatico-ws heartbeat off', script: 'dist/cli.js', args: [...ECHO_ARGS, '--heartbeat', '0'], env: {}, raw: false },
+  { id: 'simpatico-hb-1s', label: 'simpatico-ws heartbeat 1 s', script: 'dist/cli.js', args: [...ECHO_ARGS, '--heartbeat', '1'], env: {}, raw: false },
+  { id: 'ws-deflate', label: 'ws deflate', script: 'bench/servers/ws-echo.js', args: ['--deflate'], env: { WS_NO_BUFFER_UTIL: undefined }, raw: false },
+];
+
 /** Raise the soft fd limit to the hard one, then become the command. */
 const ULIMIT_WRAPPER = 'ulimit -n "$(ulimit -Hn)" 2>/dev/null || true; exec "$@"';
 
@@ -266,13 +309,14 @@ export function runLoadgen(job, cfg, onPhase) {
 }
 
 /**
- * Start a `hold` job: resolves once its connections are open, with a function that closes them.
+ * Start a job that holds connections (`hold` unless the job names `ws-hold` or `send`): resolves once
+ * its connections are open, with a function that closes them.
  * @param {object} job
  * @param {{ pin: { server: string, loadgen: string } | null }} cfg
  * @returns {Promise<{ ready: any, close(): Promise<any> }>}
  */
 export function holdLoadgen(job, cfg, timeoutMs = 120_000) {
-  const child = spawn('bash', wrap(cfg.pin?.loadgen, [process.execPath, LOADGEN, JSON.stringify({ ...job, mode: 'hold', deadlineMs: timeoutMs })]), {
+  const child = spawn('bash', wrap(cfg.pin?.loadgen, [process.execPath, LOADGEN, JSON.stringify({ mode: 'hold', ...job, deadlineMs: timeoutMs })]), {
     cwd: ROOT,
     stdio: ['pipe', 'pipe', 'pipe'],
   });

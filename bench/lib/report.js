@@ -60,9 +60,9 @@ export function figure(meta, perServer) {
   return { ...meta, values, ...(Object.keys(errors).length ? { errors } : {}) };
 }
 
-/** @param {Figure} f @param {string} ref */
-export function ratio(f, ref) {
-  const a = f.values[SUBJECT]?.median;
+/** @param {Figure} f @param {string} ref @param {string} [subject] */
+export function ratio(f, ref, subject = SUBJECT) {
+  const a = f.values[subject]?.median;
   const b = f.values[ref]?.median;
   return a !== undefined && b !== undefined && b !== 0 ? a / b : NaN;
 }
@@ -71,15 +71,20 @@ export function ratio(f, ref) {
 const LOADGEN_LIMIT = 0.9;
 
 /**
- * The markdown table of a list of figures, one column per server and one ratio column per reference.
+ * The markdown table of a list of figures, one column per server and one ratio column per reference
+ * (simpatico-ws over each of ws, ws pure JS and raw net), or per pair given (`subject` over `ref`,
+ * for tables of several configurations of each).
  * @param {Figure[]} figures
  * @param {ServerEntry[]} servers
+ * @param {{ subject: string, ref: string }[]} [pairs]
  */
-export function renderTable(figures, servers) {
+export function renderTable(figures, servers, pairs) {
   const cols = servers.filter((s) => s.available);
-  const refs = REFERENCES.filter((r) => cols.some((c) => c.id === r));
   const label = (/** @type {string} */ id) => cols.find((c) => c.id === id)?.label ?? id;
-  const head = ['Figure', ...cols.map((c) => c.label), ...refs.map((r) => `vs ${label(r)}`)];
+  const ratios = (pairs ?? REFERENCES.map((ref) => ({ subject: SUBJECT, ref }))).filter(
+    (p) => cols.some((c) => c.id === p.subject) && cols.some((c) => c.id === p.ref),
+  );
+  const head = ['Figure', ...cols.map((c) => c.label), ...ratios.map((p) => (pairs ? `${label(p.subject)} ÷ ${label(p.ref)}` : `vs ${label(p.ref)}`))];
   const lines = [`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i === 0 ? ' --- ' : ' ---: ')).join('|')}|`];
   let marked = false;
   for (const f of figures) {
@@ -93,7 +98,7 @@ export function renderTable(figures, servers) {
       return `${fmtSummary(f.values[c.id])}${busy ? ' ‡' : ''}`;
     });
     const name = `${f.label} (${f.unit}, ${f.better} is better)`;
-    lines.push(`| ${[name, ...cells, ...refs.map((r) => fmtRatio(ratio(f, r)))].join(' | ')} |`);
+    lines.push(`| ${[name, ...cells, ...ratios.map((p) => fmtRatio(ratio(f, p.ref, p.subject)))].join(' | ')} |`);
   }
   if (marked) {
     lines.push(
@@ -142,8 +147,11 @@ export function renderErrors(figures) {
 }
 
 /**
- * The issue's targets, checked against the figures they name.
- * kind 'ratio-min': subject/reference ≥ goal; 'ratio-max': subject/reference ≤ goal; 'delta-max': subject − reference ≤ goal.
+ * The issues' targets, checked against the figures they name. The subject is simpatico-ws with its
+ * defaults unless `subject` names one of its configurations (bench/lib/processes.js VARIANT_DEFS).
+ * kind 'ratio-min': subject/reference ≥ goal; 'ratio-max': subject/reference ≤ goal; 'delta-max': subject − reference ≤ goal;
+ * 'max': subject ≤ goal (bytes).
+ * @type {{ figure: string, subject?: string, against?: string, kind: 'ratio-min' | 'ratio-max' | 'delta-max' | 'max', goal: number, text: string }[]}
  */
 export const TARGETS = [
   { figure: 'msgs-64-10', against: 'ws', kind: 'ratio-min', goal: 6, text: '64 B × 10 connections: at least 6× ws' },
@@ -152,6 +160,30 @@ export const TARGETS = [
   { figure: 'latency-p50', against: 'raw', kind: 'ratio-max', goal: 1.1, text: 'Latency p50 within 10% of raw TCP' },
   { figure: 'handshakes-seq', against: 'ws', kind: 'ratio-min', goal: 1.5, text: 'Handshakes/s sequential: at least 1.5× ws' },
   { figure: 'memory-rss', against: 'raw', kind: 'delta-max', goal: 300, text: 'Memory per idle connection: at most raw net + 300 B (RSS)' },
+  // Issue 12: limits and heartbeat must not cost more memory than ws's 5.8 KB per idle connection.
+  { figure: 'memory-rss', kind: 'max', goal: 5800, text: 'Issue 12: idle connection, default heartbeat (20 s + 20 s): at most 5.8 KB (RSS)' },
+  { figure: 'idle-rss', subject: 'simpatico-hb-1s', against: 'ws', kind: 'ratio-max', goal: 1, text: 'Issue 12: heartbeat every 1 s, pings flowing (ws client): no worse than ws in the same table' },
+  // Issue 13: permessage-deflate.
+  ...['1024-10', '16384-10', '1024-10-frames', '16384-10-frames'].flatMap((id) =>
+    [
+      ['simpatico-deflate', 'memory-bounded'],
+      ['simpatico-takeover', 'context takeover'],
+      ...(id.endsWith('frames')
+        ? [
+            ['simpatico-deflate-tab', 'memory-bounded, text as Buffer'],
+            ['simpatico-takeover-tab', 'context takeover, text as Buffer'],
+          ]
+        : []),
+    ].map(([subject, mode]) => ({
+      figure: `deflate-msgs-${id}`,
+      subject,
+      against: 'ws-deflate',
+      kind: /** @type {const} */ ('ratio-min'),
+      goal: 1.5,
+      text: `Issue 13: ${id.startsWith('1024') ? '1 KiB' : '16 KiB'} JSON compressed, ${mode}, ${id.endsWith('frames') ? 'prebuilt frames' : 'ws client'}: at least 1.5× ws`,
+    })),
+  ),
+  { figure: 'idle-rss', subject: 'simpatico-deflate', against: 'simpatico', kind: 'delta-max', goal: 1024, text: 'Issue 13: idle connection, deflate memory-bounded: within 1 KiB of uncompressed (RSS)' },
 ];
 
 /** @param {Figure[]} figures */
@@ -160,11 +192,14 @@ export function renderTargets(figures) {
   for (const t of TARGETS) {
     const f = figures.find((x) => x.id === t.figure);
     if (!f) continue;
-    const a = f.values[SUBJECT]?.median;
-    const b = f.values[t.against]?.median;
+    const a = f.values[t.subject ?? SUBJECT]?.median;
+    const b = t.against === undefined ? undefined : f.values[t.against]?.median;
     let measured = '–';
     let status = 'not measured';
-    if (a !== undefined && b !== undefined) {
+    if (t.kind === 'max' && a !== undefined) {
+      measured = `${fmt(a)} B`;
+      status = a <= t.goal ? 'met' : `missed by ${fmt(a - t.goal)} B`;
+    } else if (a !== undefined && b !== undefined && t.against !== undefined) {
       if (t.kind === 'delta-max') {
         const d = a - b;
         measured = `${d >= 0 ? '+' : ''}${fmt(d)} B vs ${t.against}`;
@@ -192,7 +227,8 @@ export function saveSection(key, section) {
     // first run, or a file we cannot read: start over
   }
   all.machine = machine();
-  all[key] = section;
+  // Each section keeps the machine it ran on: parts are run one at a time, and not always on the same one.
+  all[key] = { ...section, machine: all.machine };
   fs.mkdirSync(path.dirname(RESULTS), { recursive: true });
   const tmp = `${RESULTS}.${process.pid}.tmp`;
   fs.writeFileSync(tmp, JSON.stringify(all, null, 2) + '\n');
@@ -200,13 +236,23 @@ export function saveSection(key, section) {
   return all;
 }
 
+/** ' · on MACHINE' when a section ran elsewhere than the latest part. @param {any} s @param {any} current */
+function elsewhere(s, current) {
+  const m = s.machine;
+  if (!m || JSON.stringify(m) === JSON.stringify(current)) return '';
+  return ` · on another machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node}, ${m.os}`;
+}
+
 /** @param {any} s a section of latest.json */
 function runLine(s) {
   const which = s.pinAll === false ? ' in the CPU-bound cases (ping-pong cases unpinned)' : '';
   const pin = s.pinned ? `server pinned to CPU ${s.pinned.server}, load generator to CPU ${s.pinned.loadgen}${which}` : 'not pinned';
   const timing = s.durationMs ? ` of ${s.warmupMs} ms warm-up + ${s.durationMs} ms measured` : '';
-  return `${s.date} · ${s.quick ? 'quick run (BENCH_QUICK)' : 'full run'} · ${s.rounds} rounds${timing} · ${pin}`;
+  return `${s.date} · ${s.quick ? 'quick run (BENCH_QUICK)' : 'full run'} · ${s.rounds} rounds${timing} · ${pin}${elsewhere(s, currentMachine)}`;
 }
+
+/** The machine of the latest part, for runLine. @type {any} */
+let currentMachine = null;
 
 const METHOD = `## Method
 
@@ -241,6 +287,31 @@ const METHOD = `## Method
   close). Memory: a fresh server per round is warmed with a few hundred connections, measured after forced GC
   (\`--expose-gc\`, asked over IPC by bench/servers/probe.js, preloaded in every server), then holds N idle upgraded
   connections and is measured again; RSS and V8 heapUsed deltas divided by N.
+- **Compressed echo.** \`bench/compression.js\`: permessage-deflate on at both ends. The load generator is ws's
+  client with \`perMessageDeflate\` for every server (bench/lib/loadgen-ws.js), 10 connections each keeping a window of
+  messages in flight (32 of 1 KiB, 8 of 16 KiB); the messages are chat-like JSON text, a rotation of distinct ones
+  (256 KiB of them, past deflate's 32 KiB window). Servers: ours with \`perMessageDeflate: true\` (memory-bounded: no
+  context takeover either way), ours with context takeover both ways, ws with \`perMessageDeflate: true\` (context
+  takeover both ways); and our two modes again with \`textAsBuffer: true\`, text handed to the echo as a Buffer as ws
+  hands it (by default ours hands a string: the echo then decodes and re-encodes the UTF-8, work ws's echo does
+  not do). Each must first echo the messages intact, agree to its mode's parameters and send compressed
+  replies; every connection's agreement is checked again in every round. ws's client costs its core about as much as
+  a server (figures marked ‡ are its limit), and with a synchronous server the two tend to take turns; so every case
+  runs again with the load generator's own prebuilt compressed frames (each message compressed on its own, valid
+  with or without context takeover; replies walked and their RSV1 counted, all must be compressed), which leave the
+  server as the limit. Server CPU per message is the figure to compare in both.
+- **Idle connections with compression and heartbeat.** The second table of \`bench/scale.js\`: the same method as the
+  first, but the connections are ws clients (permessage-deflate offered, pings answered), each of which echoes one
+  1 KiB JSON message before it idles (so that a connection with context takeover holds its zlib state, as a used one
+  does), held 3 s before measuring; the heartbeat-1 s row must see every connection pinged. Every row's connections
+  are checked to have agreed to its mode, or the row fails.
+- **Broadcast.** \`bench/broadcast.js\`: a fresh server per round holds 200 clients that never read after their
+  handshake (the load generator keeps their sockets paused) and one sender; each of the sender's 64 KiB messages is
+  broadcast to the 200 (ours: \`server.broadcast()\`; ws: its documented loop over \`wss.clients\`). On loopback the
+  kernel takes about 4 MB per connection before anything queues in the server, so the sender sends enough for both to
+  queue well past that. Once the server has broadcast them all and its queues stopped changing, it is measured after
+  forced GC: RSS and ArrayBuffer memory deltas per recipient (a frame shared by all recipients is held once), bytes
+  queued per recipient (bufferedAmount: a shared frame counts for each), the largest queue, recipients still open.
 - **Rounds.** Every figure is the median of several rounds, shown with its min–max. Servers are interleaved within
   each round, and the order rotates from round to round, so that noise on a shared machine falls on all of them
   alike. Ratios are the simpatico-ws median over the reference's median from the same run ("lower is better"
@@ -258,18 +329,25 @@ export function writeBenchmarksMd(all) {
     // no previous file
   }
   const m = all.machine ?? machine();
+  currentMachine = m;
   const out = [
     '# Benchmarks',
     '',
-    'Generated by `npm run bench` (or `bench:codec`, `bench:e2e`, `bench:scale` for one part) from',
+    'Generated by `npm run bench` (or `bench:codec`, `bench:e2e`, `bench:scale`, `bench:compression`, `bench:broadcast`',
+    'for one part) from',
     '`bench/results/latest.json`; only the Notes section is written by hand. Numbers depend on the machine and on',
     'what else it is doing: compare columns within one run, not with other machines.',
     '',
-    `Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node} (V8 ${m.v8}), ${m.os}.`,
+    `Machine (of the latest part; a section run elsewhere says so): ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node} (V8 ${m.v8}), ${m.os}.`,
     '',
   ];
   /** @type {Figure[]} */
-  const figures = [...(all.e2e?.figures ?? []), ...(all.scale?.figures ?? [])];
+  const figures = [
+    ...(all.e2e?.figures ?? []),
+    ...(all.scale?.figures ?? []),
+    ...(all.scale?.variants?.figures ?? []),
+    ...(all.compression?.figures ?? []),
+  ];
   if (figures.length) out.push('## Targets', '', renderTargets(figures), '');
   if (all.e2e) {
     out.push('## End to end', '', runLine(all.e2e), '', renderTable(all.e2e.figures, all.e2e.servers), '');
@@ -285,9 +363,33 @@ export function writeBenchmarksMd(all) {
     out.push(renderTable(all.scale.figures, all.scale.servers), '');
     const errs = renderErrors(all.scale.figures);
     if (errs) out.push('Failures:', '', errs, '');
+    const v = all.scale.variants;
+    if (v) {
+      out.push(`### Compression and heartbeat, at ${v.connections} connections`, '', v.caption, '', renderTable(v.figures, v.servers, v.pairs), '');
+      const verrs = renderErrors(v.figures);
+      if (verrs) out.push('Failures:', '', verrs, '');
+      if (v.notes?.length) out.push(...v.notes.map((/** @type {string} */ n) => `- ${n}`), '');
+    }
+  }
+  if (all.compression) {
+    const c = all.compression;
+    out.push('## Compressed echo (permessage-deflate)', '', `${runLine(c)} · ${c.connections} connections · ws's client with permessage-deflate for every server`, '');
+    out.push(renderTable(c.figures, c.servers, c.pairs), '');
+    const errs = renderErrors(c.figures);
+    if (errs) out.push('Failures:', '', errs, '');
+    const cpu = renderCpuTable(c.figures, c.servers);
+    if (cpu) out.push(CPU_CAPTION, '', cpu, '');
+  }
+  if (all.broadcast) {
+    const b = all.broadcast;
+    out.push('## Broadcast to clients that never read', '', `${runLine(b)} · ${b.messages} × ${b.size / 1024} KiB to ${b.recipients} recipients`, '');
+    out.push(renderTable(b.figures, b.servers), '');
+    const errs = renderErrors(b.figures);
+    if (errs) out.push('Failures:', '', errs, '');
+    if (b.closes) out.push(b.closes, '');
   }
   if (all.codec) {
-    out.push('## Codec', '', `${all.codec.date} · output of \`node bench/codec.js\``, '', all.codec.output.trim(), '');
+    out.push('## Codec', '', `${all.codec.date} · output of \`node bench/codec.js\`${elsewhere(all.codec, m)}`, '', all.codec.output.trim(), '');
   }
   out.push('## Notes', '', NOTES_START, notes, NOTES_END, '', METHOD, '');
   fs.writeFileSync(BENCHMARKS_MD, out.join('\n'));

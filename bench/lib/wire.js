@@ -7,6 +7,7 @@
 // message. Replies are not decoded, only walked: the counter reads each frame header, skips the
 // payload and counts completed messages and payload bytes.
 import crypto from 'node:crypto';
+import zlib from 'node:zlib';
 
 /** RFC 6455 §1.3: the GUID the server appends to Sec-WebSocket-Key before hashing. */
 const HANDSHAKE_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
@@ -49,6 +50,62 @@ export function encodeMaskedBinaryFrames(size, count) {
 }
 
 /**
+ * Encode text messages as masked, compressed client frames (RFC 7692 §7.2.1: DEFLATE with a sync
+ * flush, its final 00 00 ff ff removed; RSV1 set on the first frame, §6). Each message is compressed
+ * on its own, by a fresh compressor: it refers to nothing sent before, so the frames are valid under
+ * any agreement, with or without context takeover, and can be sent again and again. Frames differ in
+ * length, hence `ends`: the byte offset after each frame.
+ * @param {Buffer[]} messages UTF-8 text, one frame each, in order
+ * @returns {{ buffer: Buffer, ends: number[], wireBytes: number }}
+ */
+export function encodeMaskedDeflatedTextFrames(messages) {
+  const frames = [];
+  const ends = [];
+  let at = 0;
+  for (const message of messages) {
+    const deflated = zlib.deflateRawSync(message, { finishFlush: zlib.constants.Z_SYNC_FLUSH });
+    const body = deflated.subarray(0, deflated.length - 4); // §7.2.1: without the empty block's 00 00 ff ff
+    const size = body.length;
+    const headerLength = 2 + (size < 126 ? 0 : size < 65536 ? 2 : 8) + 4;
+    const frame = Buffer.allocUnsafe(headerLength + size);
+    frame[0] = 0xc1; // FIN + RSV1 (compressed, RFC 7692 §6) + opcode 0x1 (text)
+    let o = 2;
+    if (size < 126) frame[1] = 0x80 | size;
+    else if (size < 65536) {
+      frame[1] = 0x80 | 126;
+      frame.writeUInt16BE(size, 2);
+      o = 4;
+    } else {
+      frame[1] = 0x80 | 127;
+      frame.writeUInt32BE(Math.floor(size / 2 ** 32), 2);
+      frame.writeUInt32BE(size >>> 0, 6);
+      o = 10;
+    }
+    const key = crypto.randomBytes(4);
+    key.copy(frame, o);
+    o += 4;
+    for (let i = 0; i < size; i++) frame[o + i] = body[i] ^ key[i & 3]; // §5.3 masking
+    frames.push(frame);
+    at += frame.length;
+    ends.push(at);
+  }
+  return { buffer: Buffer.concat(frames), ends, wireBytes: at };
+}
+
+/**
+ * The value of one header in a response head (everything before the blank line), '' when absent.
+ * @param {string} head
+ * @param {string} name lower case
+ */
+export function headerValue(head, name) {
+  for (const line of head.split('\r\n').slice(1)) {
+    const colon = line.indexOf(':');
+    if (colon > 0 && line.slice(0, colon).trim().toLowerCase() === name) return line.slice(colon + 1).trim();
+  }
+  return '';
+}
+
+/**
  * A masked Close frame with status 1000 (RFC 6455 §5.5.1, §7.4.1).
  * @returns {Buffer}
  */
@@ -69,9 +126,10 @@ export function encodeMaskedClose() {
  * hash, and the server cannot tell it was reused.
  * @param {string} host
  * @param {number} port
+ * @param {string} [extensions] a Sec-WebSocket-Extensions offer, none when empty
  * @returns {{ request: Buffer, accept: string }}
  */
-export function upgradeRequest(host, port) {
+export function upgradeRequest(host, port, extensions = '') {
   const key = crypto.randomBytes(16).toString('base64');
   const accept = crypto.createHash('sha1').update(key + HANDSHAKE_GUID).digest('base64');
   const request = Buffer.from(
@@ -80,7 +138,9 @@ export function upgradeRequest(host, port) {
       `Upgrade: websocket\r\n` +
       `Connection: Upgrade\r\n` +
       `Sec-WebSocket-Key: ${key}\r\n` +
-      `Sec-WebSocket-Version: 13\r\n\r\n`,
+      `Sec-WebSocket-Version: 13\r\n` +
+      (extensions ? `Sec-WebSocket-Extensions: ${extensions}\r\n` : '') +
+      '\r\n',
     'latin1',
   );
   return { request, accept };
@@ -115,6 +175,10 @@ export class ReplyCounter {
     this.messages = 0;
     /** Payload bytes of data frames. */
     this.payloadBytes = 0;
+    /** Data frames with RSV1 set: compressed by the server (RFC 7692 §6). */
+    this.compressedFrames = 0;
+    /** Data frames in all. */
+    this.dataFrames = 0;
     /** Set when a Close frame arrives (opcode 0x8). */
     this.closeReceived = false;
     /** @type {string | null} a protocol problem the server caused; counting stops there */
@@ -172,7 +236,11 @@ export class ReplyCounter {
       i += headerLength;
       if (opcode === 0x8) this.closeReceived = true;
       this.completes = fin && opcode < 0x8; // data or continuation frame that ends a message
-      if (opcode < 0x8) this.payloadBytes += length;
+      if (opcode < 0x8) {
+        this.payloadBytes += length;
+        this.dataFrames++;
+        if (b0 & 0x40) this.compressedFrames++;
+      }
       this.left = length;
       if (length === 0 && this.completes) this.messages++;
     }

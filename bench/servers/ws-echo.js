@@ -3,9 +3,10 @@
 // Run it twice in a benchmark: with the default environment (ws masks and unmasks with its native
 // `bufferutil` addon when it can load it) and with WS_NO_BUFFER_UTIL=1 (pure JavaScript). ws reads
 // that variable when it is first loaded, which is why each configuration is its own process.
-// Options are ws's defaults (no permessage-deflate, 100 MiB maxPayload), as a user would have them.
+// Options are ws's defaults (no permessage-deflate, 100 MiB maxPayload), as a user would have them;
+// --deflate adds `perMessageDeflate: true` (ws's context takeover both ways, threshold 1024 B).
 //
-// Usage: node bench/servers/ws-echo.js [--host 127.0.0.1] [--port 0]
+// Usage: node bench/servers/ws-echo.js [--host 127.0.0.1] [--port 0] [--deflate]
 // Prints `ws://HOST:PORT/` on one stdout line once listening; exits cleanly on SIGTERM.
 import http from 'node:http';
 import { createRequire } from 'node:module';
@@ -25,9 +26,10 @@ function maskingImplementation() {
     return 'javascript';
   }
 }
-/** @type {any} */ (globalThis).__benchServerInfo = { kind: 'ws', masking: maskingImplementation() };
+const deflate = process.argv.includes('--deflate');
+/** @type {any} */ (globalThis).__benchServerInfo = { kind: 'ws', masking: maskingImplementation(), ...(deflate && { perMessageDeflate: true }) };
 
-const wss = new WebSocketServer({ host, port });
+const wss = new WebSocketServer({ host, port, ...(deflate && { perMessageDeflate: true }) });
 
 wss.on('connection', (ws) => {
   ws.on('message', (data, isBinary) => ws.send(/** @type {Buffer} */ (data), { binary: isBinary }));

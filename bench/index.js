@@ -1,11 +1,11 @@
 // Every benchmark, in a bounded time: the codec (bench/codec.js), end to end (bench/e2e.js), memory
 // at scale (bench/scale.js), compressed echo (bench/compression.js) and broadcast to clients that never
-// read (bench/broadcast.js), one after the other, each in its own process with a hard time limit.
+// read (bench/broadcast.js) and many nodes over Redis (bench/cluster.js), one after the other, each in its own process with a hard time limit.
 //
 //   npm run bench                  (builds first; about 16 minutes with default settings)
 //   BENCH_QUICK=1 npm run bench    (a smoke run of about 6 minutes; also `-- --quick`)
 //
-// The codec's stdout (its markdown table) is passed through and stored in bench/results/latest.json
+// The codec's and the cluster's stdout (their markdown tables) are passed through and stored in bench/results/latest.json
 // so that BENCHMARKS.md shows every part of the latest run.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -27,6 +27,7 @@ const PARTS = [
   { name: 'scale', script: 'bench/scale.js', limitMs: (quick ? 5 : 15) * 60_000, capture: false },
   { name: 'compression', script: 'bench/compression.js', limitMs: (quick ? 3 : 8) * 60_000, capture: false },
   { name: 'broadcast', script: 'bench/broadcast.js', limitMs: (quick ? 2 : 5) * 60_000, capture: false },
+  { name: 'cluster', script: 'bench/cluster.js', limitMs: (quick ? 2 : 4) * 60_000, capture: true },
 ];
 
 /** @type {import('node:child_process').ChildProcess | null} the part running now */

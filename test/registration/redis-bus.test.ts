@@ -95,6 +95,22 @@ function run() {
     await until(async () => (await a.bus.publish('k', 'x').catch(() => -1)) >= 0, 'Redis answering again');
   });
 
+  t.test('a publish in flight when Redis dies: rejected with the connection\'s error, not left to the timeout', async (t) => {
+    const a = await bus({ timeout: 60_000 }, true);
+    t.teardown(() => a.bus.close());
+    const pid = redis.pid();
+    process.kill(pid, 'SIGSTOP');
+    const inflight = a.bus.publish('k', 'x');
+    await new Promise((r) => setTimeout(r, 50));
+    process.kill(pid, 'SIGKILL');
+    const error = await inflight.then(() => undefined, (e: Error) => e);
+    t.ok(error instanceof Error, 'rejected');
+    t.notMatch(error?.message, /did not answer/, 'by the connection, long before the 60 s timeout');
+    await redis.stop();
+    await redis.restart();
+    await until(async () => (await a.bus.publish('k', 'x').catch(() => -1)) >= 0, 'Redis answering again');
+  });
+
   t.test('Redis stopped and restarted empty: down, up, everything subscribed again', async (t) => {
     const a = await bus({ timeout: 300 });
     const b = await bus({ timeout: 300 });

@@ -196,9 +196,7 @@ async function measure(def, connections, localAddresses) {
       info: after.info,
       before: pick(before),
       after: pick(after),
-      rssPerConnection: (after.rss - before.rss) / n,
-      heapPerConnection: (after.heapUsed - before.heapUsed) / n,
-      externalPerConnection: (after.external - before.external) / n,
+      ...perConnection(before, after, n),
     };
   } finally {
     await server.stop();
@@ -299,9 +297,7 @@ async function measureVariant(def, connections, localAddresses) {
       gc: after.gc,
       before: pick(before),
       after: pick(after),
-      rssPerConnection: (after.rss - before.rss) / n,
-      heapPerConnection: (after.heapUsed - before.heapUsed) / n,
-      externalPerConnection: (after.external - before.external) / n,
+      ...perConnection(before, after, n),
     };
   } finally {
     await server.stop();
@@ -324,3 +320,12 @@ main().catch((err) => {
   console.error(err);
   process.exitCode = 1;
 });
+
+/** What `n` connections cost each, between two readings of the server's memory. */
+function perConnection(before, after, n) {
+  return {
+    rssPerConnection: (after.rss - before.rss) / n,
+    heapPerConnection: (after.heapUsed - before.heapUsed) / n,
+    externalPerConnection: (after.external - before.external) / n,
+  };
+}

@@ -7,6 +7,7 @@ import { registrationMessage, SIGNATURE_DOMAIN, type RegistrationCrypto } from '
 import { decodeBase64url } from '../../src/registration/core/base64url.js';
 import { nodeCrypto } from '../../src/registration/node-crypto.js';
 import { HOST, sentTo, server } from './fixtures/roles.js';
+import { watchedCrypto } from './fixtures/watched-crypto.js';
 
 /** A session with an onProtocol listener; its texts go out through `onSend`. */
 async function session(crypto: RegistrationCrypto = nodeCrypto, host = HOST) {
@@ -33,15 +34,7 @@ const signed = (events: ProtocolEvent[]) => events.filter((e) => e.type === 'sig
 
 t.test('received and signed, in order, for the registration and a heartbeat; the server verified those bytes', async (t) => {
   // The server's view: the bytes its crypto verified, and whether they verified.
-  const verified: { message: string; ok: boolean }[] = [];
-  const watching: RegistrationCrypto = {
-    ...nodeCrypto,
-    verify: async (key, message, signature) => {
-      const ok = await nodeCrypto.verify(key, message, signature);
-      verified.push({ message: new TextDecoder().decode(message), ok });
-      return ok;
-    },
-  };
+  const { crypto: watching, verified } = watchedCrypto();
   const role = server({ heartbeatInterval: 1000, crypto: watching });
   const { s, events, protocol, nextSend } = await session(nodeCrypto, 'Chat.Example:8080');
   const challenge = JSON.stringify(sentTo(role.open('c', HOST, 0), 'c')[0]);

@@ -17,7 +17,7 @@ import { nodeCrypto } from '../../src/registration/node-crypto.js';
 import { loopbackHosts } from '../../src/registration/serve.js';
 import { demoHttpHandler, loadWebFiles } from '../../src/registration/static.js';
 import { decodeBase64url } from '../../src/registration/core/base64url.js';
-import type { RegistrationCrypto } from '../../src/registration/core/crypto.js';
+import { watchedCrypto } from './fixtures/watched-crypto.js';
 
 /** The DOM members the page functions below use (they run in the browser; this project type-checks without DOM). */
 declare const document: {
@@ -44,15 +44,7 @@ t.test('the protocol panel at 360 px, against a server whose verification is wat
   cpSync('src/registration/PROTOCOL.md', join(root, 'registration', 'PROTOCOL.md'));
 
   // The server's side: every message its crypto verified, decoded, with the verdict.
-  const verified: { message: string; ok: boolean }[] = [];
-  const watching: RegistrationCrypto = {
-    ...nodeCrypto,
-    verify: async (key, message, signature) => {
-      const ok = await nodeCrypto.verify(key, message, signature);
-      verified.push({ message: new TextDecoder().decode(message), ok });
-      return ok;
-    },
-  };
+  const { crypto: watching, verified } = watchedCrypto();
   let hub: RegistrationHub | undefined;
   const server = new WebSocketServer({
     port: 0,

@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { writeCharts } from './charts.js';
 import { ROOT } from './processes.js';
 import { fmt, fmtRatio, fmtSummary, summarize } from './stats.js';
 
@@ -332,6 +333,9 @@ export function writeBenchmarksMd(all) {
   }
   const m = all.machine ?? machine();
   currentMachine = m;
+  const charts = writeCharts(all, TARGETS);
+  /** The chart of a table, below it, if there is one. @param {string} name @param {string} alt */
+  const chart = (name, alt) => (charts[name] ? [`![${alt}](${charts[name]})`, ''] : []);
   const out = [
     '# Benchmarks',
     '',
@@ -354,6 +358,7 @@ export function writeBenchmarksMd(all) {
   if (figures.length) out.push('## Targets', '', renderTargets(figures), '');
   if (all.e2e) {
     out.push('## End to end', '', runLine(all.e2e), '', renderTable(all.e2e.figures, all.e2e.servers), '');
+    out.push(...chart('e2e', 'End to end: ratios to ws, ws pure JS and raw TCP'));
     const errs = renderErrors(all.e2e.figures);
     if (errs) out.push('Failures:', '', errs, '');
     const crashes = (all.e2e.servers ?? []).flatMap((/** @type {ServerEntry} */ e) => (e.crashes ?? []).map((x) => `- ${e.label} exited ${x}`));
@@ -364,11 +369,13 @@ export function writeBenchmarksMd(all) {
   if (all.scale) {
     out.push('## Memory per idle connection', '', `${runLine(all.scale)} · ${all.scale.connections} connections`, '');
     out.push(renderTable(all.scale.figures, all.scale.servers), '');
+    out.push(...chart('scale', 'Memory per idle connection: ratios to ws, ws pure JS and raw TCP'));
     const errs = renderErrors(all.scale.figures);
     if (errs) out.push('Failures:', '', errs, '');
     const v = all.scale.variants;
     if (v) {
       out.push(`### Compression and heartbeat, at ${v.connections} connections`, '', v.caption, '', renderTable(v.figures, v.servers, v.pairs), '');
+      out.push(...chart('scale-variants', 'Idle connections with compression and heartbeat: ratios of the pairs'));
       const verrs = renderErrors(v.figures);
       if (verrs) out.push('Failures:', '', verrs, '');
       if (v.notes?.length) out.push(...v.notes.map((/** @type {string} */ n) => `- ${n}`), '');
@@ -378,6 +385,7 @@ export function writeBenchmarksMd(all) {
     const c = all.compression;
     out.push('## Compressed echo (permessage-deflate)', '', `${runLine(c)} · ${c.connections} connections · ws's client with permessage-deflate for every server`, '');
     out.push(renderTable(c.figures, c.servers, c.pairs), '');
+    out.push(...chart('compression', 'Compressed echo: ratios of our modes to ws'));
     const errs = renderErrors(c.figures);
     if (errs) out.push('Failures:', '', errs, '');
     const cpu = renderCpuTable(c.figures, c.servers);
@@ -387,6 +395,7 @@ export function writeBenchmarksMd(all) {
     const b = all.broadcast;
     out.push('## Broadcast to clients that never read', '', `${runLine(b)} · ${b.messages} × ${b.size / 1024} KiB to ${b.recipients} recipients`, '');
     out.push(renderTable(b.figures, b.servers), '');
+    out.push(...chart('broadcast', 'Broadcast: ratios to ws'));
     const errs = renderErrors(b.figures);
     if (errs) out.push('Failures:', '', errs, '');
     if (b.closes) out.push(b.closes, '');
@@ -400,6 +409,7 @@ export function writeBenchmarksMd(all) {
       '',
       renderTable(r.figures, r.servers),
       '',
+      ...chart('registration', 'Registration path: ratios to the ws version'),
     );
     const errs = renderErrors(r.figures);
     if (errs) out.push('Failures:', '', errs, '');
@@ -411,6 +421,7 @@ export function writeBenchmarksMd(all) {
   }
   if (all.codec) {
     out.push('## Codec', '', `${all.codec.date} · output of \`node bench/codec.js\`${elsewhere(all.codec, m)}`, '', all.codec.output.trim(), '');
+    out.push(...chart('codec', 'Codec: ratios to ws pure JS and ws native'), ...chart('codec-2', 'Codec: binary decode as a fraction of the XOR loop'));
   }
   out.push('## Notes', '', NOTES_START, notes, NOTES_END, '', METHOD, '');
   fs.writeFileSync(BENCHMARKS_MD, out.join('\n'));

@@ -32,7 +32,7 @@ import { CPU_CAPTION, figure, renderCpuTable, renderErrors, renderTable, renderT
 const cfg = loadConfig();
 const PAIRS = 10;
 const WINDOW = 64;
-const BROADCAST_WINDOW = 8;
+const BROADCAST_WINDOW = 32;
 const SECONDS = cfg.quick ? 1 : 3;
 const WARMUP_SECONDS = cfg.quick ? 0.3 : 1;
 const ROUNDS = cfg.rounds;

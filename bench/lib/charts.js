@@ -57,11 +57,12 @@ function figureChart(name, title, section, targets, keep = () => true) {
   const has = (/** @type {string} */ id) => cols.some((/** @type {any} */ c) => c.id === id);
   const label = (/** @type {string} */ id) => cols.find((/** @type {any} */ c) => c.id === id)?.label ?? id;
   /** @type {{ subject: string, ref: string }[]} */
-  const pairs = (section.pairs ?? REFERENCES.map((ref) => ({ subject: SUBJECT, ref }))).filter(
+  const own = Array.isArray(section.pairs) ? section.pairs : null;
+  const pairs = (own ?? REFERENCES.map((ref) => ({ subject: SUBJECT, ref }))).filter(
     (/** @type {any} */ p) => has(p.subject) && has(p.ref),
   );
   if (pairs.length === 0) return null;
-  const series = pairs.map((p) => (section.pairs ? `${label(p.subject)} ÷ ${label(p.ref)}` : `vs ${label(p.ref)}`));
+  const series = pairs.map((p) => (own ? `${label(p.subject)} ÷ ${label(p.ref)}` : `vs ${label(p.ref)}`));
   /** @type {Row[]} */
   const rows = [];
   for (const f of section.figures ?? []) {

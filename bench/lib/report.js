@@ -315,6 +315,16 @@ const METHOD = `## Method
   queue well past that. Once the server has broadcast them all and its queues stopped changing, it is measured after
   forced GC: RSS and ArrayBuffer memory deltas per recipient (a frame shared by all recipients is held once), bytes
   queued per recipient (bufferedAmount: a shared frame counts for each), the largest queue, recipients still open.
+- **Registration path.** \`bench/registration.js\`: our \`simpatico-ws serve\` (RegistrationHub; rate, burst,
+  fan-out, refusal and connection limits far above the load, heartbeat off) and the same routing written on ws
+  the obvious way (bench/servers/ws-registration.js: a challenge nonce, the answer's Ed25519 signature checked
+  with node:crypto, a Map from key to socket, \`from\` stamped, broadcast as a loop over the map), both pinned to
+  CPU 0, one load generator on CPU 1 driving both with our \`connectAndRegister\` client and the same code.
+  Direct: 10 sender/receiver pairs, 64 messages in flight per sender, every delivery's \`from\` checked; broadcast:
+  one of the 20 clients broadcasts to the other 19, 32 broadcasts in flight; latency is send → delivery, both
+  in the load generator; registrations: connect, challenge, signed answer, accepted, close, 10 at a time (the key
+  pair and signature made in the load generator, the same for both). Rounds alternate the two servers, after an
+  unrecorded warm-up of each; the server's CPU time per message is read from /proc around each case.
 - **Rounds.** Every figure is the median of several rounds, shown with its min–max. Servers are interleaved within
   each round, and the order rotates from round to round, so that noise on a shared machine falls on all of them
   alike. Ratios are the simpatico-ws median over the reference's median from the same run ("lower is better"

@@ -3,7 +3,7 @@
 // read (bench/broadcast.js), the registration path (bench/registration.js) and many nodes over Redis
 // (bench/cluster.js), one after the other, each in its own process with a hard time limit.
 //
-//   npm run bench                  (builds first; about 16 minutes with default settings)
+//   npm run bench                  (builds first; about 17 minutes with default settings)
 //   BENCH_QUICK=1 npm run bench    (a smoke run of about 6 minutes; also `-- --quick`)
 //
 // The codec's and the cluster's stdout (their markdown tables) are passed through and stored in bench/results/latest.json
@@ -20,7 +20,7 @@ const env = { ...process.env, ...(quick ? { BENCH_QUICK: '1' } : {}) };
 /**
  * Hard limits per part, against hangs: a part that hits its limit is killed and the run goes on. On a
  * quiet machine the defaults take about 2–3 min (codec), 5 min (e2e), 6 min (scale, its two tables),
- * 3 min (compression), 0.5 min (broadcast) and 1.5 min (registration); the limits leave room for a busy machine.
+ * 3 min (compression), 0.5 min (broadcast) and 1 min (registration); the limits leave room for a busy machine.
  */
 const PARTS = [
   { name: 'codec', script: 'bench/codec.js', limitMs: (quick ? 4 : 6) * 60_000, capture: true },

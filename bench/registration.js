@@ -18,6 +18,7 @@
 // - registrations: REGISTRATIONS clients, 10 at a time, each connecting, answering the challenge
 //   (key pair made and signature computed in the load generator, the same work for both servers)
 //   and closed once accepted: what the Ed25519 verification allows per second.
+// Before it is measured, each server must refuse an answer signed for another host (both really verify).
 // Every figure is the median of the rounds with min–max; ratios are ours over ws's from the same run.
 // Server CPU during each case gives its CPU time per message. Stores the "registration" section of
 // bench/results/latest.json and regenerates BENCHMARKS.md.
@@ -207,6 +208,14 @@ async function load(urls) {
   /** @type {Record<string, any>} */
   const results = {};
   for (const d of SERVERS) {
+    // Both must really verify: an answer signed for another host is refused, or nothing here means anything.
+    const forged = await connectAndRegister(urls[d.id], undefined, { host: 'another-host.invalid' }).then(
+      (r) => (r.close(), null),
+      (/** @type {any} */ e) => e,
+    );
+    if (forged?.code !== 'WS_ERR_REGISTRATION_REJECTED') {
+      throw new Error(`${d.label} did not refuse a signature for another host (${forged === null ? 'accepted' : forged.code})`);
+    }
     clients[d.id] = [];
     for (let i = 0; i < 2 * PAIRS; i++) clients[d.id].push(await connectAndRegister(urls[d.id]));
     results[d.id] = { direct: [], broadcast: [], registrations: [] };

@@ -1,8 +1,9 @@
 // Every benchmark, in a bounded time: the codec (bench/codec.js), end to end (bench/e2e.js), memory
 // at scale (bench/scale.js), compressed echo (bench/compression.js) and broadcast to clients that never
-// read (bench/broadcast.js) and many nodes over Redis (bench/cluster.js), one after the other, each in its own process with a hard time limit.
+// read (bench/broadcast.js), the registration path (bench/registration.js) and many nodes over Redis
+// (bench/cluster.js), one after the other, each in its own process with a hard time limit.
 //
-//   npm run bench                  (builds first; about 16 minutes with default settings)
+//   npm run bench                  (builds first; about 17 minutes with default settings)
 //   BENCH_QUICK=1 npm run bench    (a smoke run of about 6 minutes; also `-- --quick`)
 //
 // The codec's and the cluster's stdout (their markdown tables) are passed through and stored in bench/results/latest.json
@@ -19,7 +20,7 @@ const env = { ...process.env, ...(quick ? { BENCH_QUICK: '1' } : {}) };
 /**
  * Hard limits per part, against hangs: a part that hits its limit is killed and the run goes on. On a
  * quiet machine the defaults take about 2–3 min (codec), 5 min (e2e), 6 min (scale, its two tables),
- * 3 min (compression) and 0.5 min (broadcast); the limits leave room for a busy machine.
+ * 3 min (compression), 0.5 min (broadcast) and 1 min (registration); the limits leave room for a busy machine.
  */
 const PARTS = [
   { name: 'codec', script: 'bench/codec.js', limitMs: (quick ? 4 : 6) * 60_000, capture: true },
@@ -27,6 +28,7 @@ const PARTS = [
   { name: 'scale', script: 'bench/scale.js', limitMs: (quick ? 5 : 15) * 60_000, capture: false },
   { name: 'compression', script: 'bench/compression.js', limitMs: (quick ? 3 : 8) * 60_000, capture: false },
   { name: 'broadcast', script: 'bench/broadcast.js', limitMs: (quick ? 2 : 5) * 60_000, capture: false },
+  { name: 'registration', script: 'bench/registration.js', limitMs: (quick ? 2 : 5) * 60_000, capture: false },
   { name: 'cluster', script: 'bench/cluster.js', limitMs: (quick ? 2 : 4) * 60_000, capture: true },
 ];
 

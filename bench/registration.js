@@ -1,0 +1,362 @@
+// The registration path (issue 17): registered clients sending `{"to": KEY, "data": …}` to each
+// other, and broadcasts `{"data": …}`, through our RegistrationHub (`simpatico-ws serve`, its CLI),
+// side by side with the same routing written on ws the obvious way (bench/servers/ws-registration.js:
+// a Map from key to socket, a challenge nonce, the answer's Ed25519 signature checked with
+// node:crypto). One load generator (this file with --load, its own process; the client is our
+// connectAndRegister, as in bench/cluster.js) drives both servers with the same code: both speak
+// src/registration/PROTOCOL.md. Our limits are set far above the load (as bench/cluster.js does) and
+// our heartbeat is off, as the ws version has none: what is measured is routing, not the limits.
+//
+//   npm run bench:registration     (builds first; about 2 minutes; BENCH_QUICK=1 for a smoke run)
+//
+// Cases, in every round for each server (the order of the two servers alternating from round to round):
+// - direct: PAIRS sender/receiver pairs, each sender keeping at most WINDOW messages in flight to its
+//   receiver's key for SECONDS; messages/s counts deliveries, latency is send → delivery (both ends in
+//   the load generator, one clock). Every delivery's `from` must be its sender's key.
+// - broadcast: one of the same 2 × PAIRS clients broadcasts, at most BROADCAST_WINDOW broadcasts in
+//   flight, to the 2 × PAIRS − 1 others; messages/s counts deliveries.
+// - registrations: REGISTRATIONS clients, 10 at a time, each connecting, answering the challenge
+//   (key pair made and signature computed in the load generator, the same work for both servers)
+//   and closed once accepted: what the Ed25519 verification allows per second.
+// Before it is measured, each server must refuse an answer signed for another host (both really verify).
+// Every figure is the median of the rounds with min–max; ratios are ours over ws's from the same run.
+// Server CPU during each case gives its CPU time per message. Stores the "registration" section of
+// bench/results/latest.json and regenerates BENCHMARKS.md.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { loadConfig } from './lib/config.js';
+import { ROOT, cpuSeconds, setAffinity } from './lib/processes.js';
+import { CPU_CAPTION, figure, renderCpuTable, renderErrors, renderTable, renderTargets, saveSection, writeBenchmarksMd } from './lib/report.js';
+
+const cfg = loadConfig();
+const PAIRS = 10;
+const WINDOW = 64;
+const BROADCAST_WINDOW = 32;
+const SECONDS = cfg.quick ? 1 : 3;
+const WARMUP_SECONDS = cfg.quick ? 0.3 : 1;
+const ROUNDS = cfg.rounds;
+const REGISTRATIONS = cfg.quick ? 100 : 300;
+/** Bound on one case past its SECONDS: a message lost on the way must not hold the run. */
+const GIVE_UP_MS = 10_000;
+
+const SERVERS = [
+  {
+    id: 'simpatico',
+    label: 'simpatico-ws RegistrationHub',
+    // Limits far above the load, heartbeat off (the ws version has neither).
+    args: ['dist/cli.js', 'serve', '--port', '0', '--quiet', '--heartbeat', '0', '--rate', '1e9', '--burst', '1000000000',
+      '--fanout', '1e9', '--fanout-burst', '1000000000', '--refusals-per-minute', '1000000000', '--max-connections', '100000',
+      '--max-connections-per-address', '100000', '--max-handshakes-per-address', '100000'],
+    pattern: /WebSocket endpoint (ws:\/\/\S+)\)/,
+  },
+  { id: 'ws', label: 'ws + a Map', args: ['bench/servers/ws-registration.js'], pattern: /^(ws:\/\/\S+)$/ },
+];
+
+/** Spawns a server and resolves with it and the first stdout match of its pattern (bounded: 30 s). */
+async function start(def) {
+  const child = spawn(process.execPath, def.args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  const match = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${def.label} did not start in 30 s`)), 30_000);
+    createInterface({ input: /** @type {import('node:stream').Readable} */ (child.stdout) }).on('line', (line) => {
+      const m = def.pattern.exec(line);
+      if (m !== null) (clearTimeout(timer), resolve(m));
+    });
+    child.once('exit', (code) => (clearTimeout(timer), reject(new Error(`${def.label} exited with ${code}`))));
+  });
+  child.stdout?.resume();
+  return { child, url: match[1] };
+}
+
+/** @param {import('node:child_process').ChildProcess} child */
+async function stop(child) {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill('SIGTERM');
+  await exited;
+}
+
+async function harness() {
+  const started = Date.now();
+  /** @type {Record<string, { child: import('node:child_process').ChildProcess, url: string }>} */
+  const running = {};
+  try {
+    for (const def of SERVERS) {
+      running[def.id] = await start(def);
+      if (cfg.pin) setAffinity(/** @type {number} */ (running[def.id].child.pid), cfg.pin.server);
+    }
+    console.error(
+      `# ${cfg.quick ? 'quick' : 'full'} run: ${ROUNDS} rounds × (direct ${PAIRS} pairs, broadcast to ${2 * PAIRS - 1}, ${REGISTRATIONS} registrations), ` +
+        `${SECONDS} s per case` + (cfg.pin ? `, servers on CPU ${cfg.pin.server}, load generator on CPU ${cfg.pin.loadgen}` : ''),
+    );
+    const urls = Object.fromEntries(SERVERS.map((d) => [d.id, running[d.id].url]));
+    const gen = spawn(process.execPath, [fileURLToPath(import.meta.url), '--load', JSON.stringify(urls)], {
+      cwd: ROOT,
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    if (cfg.pin) setAffinity(/** @type {number} */ (gen.pid), cfg.pin.loadgen);
+    let results = null;
+    // The load generator asks for the server's CPU time at the start and end of each case and waits
+    // for the answer, so the window read is the window measured.
+    gen.on('message', (/** @type {any} */ m) => {
+      if (m.type === 'cpu') gen.send({ type: 'cpu', id: m.id, seconds: cpuSeconds(running[m.server].child.pid) });
+      else if (m.type === 'progress') console.error(`# ${m.text}`);
+      else if (m.type === 'results') results = m.results;
+    });
+    const [code] = await once(gen, 'exit');
+    if (code !== 0 || results === null) throw new Error(`the load generator exited with ${code}`);
+    report(results, Math.round((Date.now() - started) / 1000));
+  } finally {
+    for (const r of Object.values(running)) await stop(r.child);
+  }
+}
+
+/** @param {any} results @param {number} seconds */
+function report(results, seconds) {
+  const entries = SERVERS.map((d) => ({ id: d.id, label: d.label, available: true }));
+  const pick = (/** @type {string} */ kase, /** @type {string} */ key) =>
+    Object.fromEntries(SERVERS.map((d) => [d.id, results[d.id][kase].map((/** @type {any} */ r) => (r.error ?? r[key]))]));
+  const median = (/** @type {number[]} */ xs) => {
+    const s = xs.filter(Number.isFinite).sort((a, b) => a - b);
+    return s.length === 0 ? null : s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+  };
+  const cpu = (/** @type {string} */ kase) =>
+    Object.fromEntries(SERVERS.map((d) => {
+      const rs = results[d.id][kase].filter((/** @type {any} */ r) => !r.error);
+      return [d.id, {
+        server: median(rs.map((/** @type {any} */ r) => r.serverCpu / r.seconds)),
+        loadgen: median(rs.map((/** @type {any} */ r) => r.loadgenCpu / r.seconds)),
+        serverUsPerOp: median(rs.map((/** @type {any} */ r) => (r.serverCpu * 1e6) / r.count)),
+      }];
+    }));
+  const g = (/** @type {string} */ id, /** @type {string} */ group, /** @type {string} */ label, /** @type {string} */ unit, /** @type {'higher' | 'lower'} */ better) =>
+    ({ id, group, label, unit, better });
+  const direct = `{"to"}, ${PAIRS} pairs × ${WINDOW} in flight`;
+  const broadcast = `broadcast to ${2 * PAIRS - 1}, ${BROADCAST_WINDOW} in flight`;
+  const figures = [
+    { ...figure(g('reg-direct-msgs', 'throughput', direct, 'msg/s', 'higher'), pick('direct', 'rate')), cpu: cpu('direct') },
+    figure(g('reg-direct-p50', 'latency', `${direct}, p50`, 'ms', 'lower'), pick('direct', 'p50')),
+    figure(g('reg-direct-p99', 'latency', `${direct}, p99`, 'ms', 'lower'), pick('direct', 'p99')),
+    { ...figure(g('reg-broadcast-msgs', 'throughput', `${broadcast}, deliveries`, 'msg/s', 'higher'), pick('broadcast', 'rate')), cpu: cpu('broadcast') },
+    figure(g('reg-broadcast-p50', 'latency', `${broadcast}, p50`, 'ms', 'lower'), pick('broadcast', 'p50')),
+    figure(g('reg-broadcast-p99', 'latency', `${broadcast}, p99`, 'ms', 'lower'), pick('broadcast', 'p99')),
+    { ...figure(g('reg-registrations', 'registration', 'registrations, 10 at once', '/s', 'higher'), pick('registrations', 'rate')), cpu: cpu('registrations') },
+    // The server's own cost, per round: steadier than rates when the load generator is the limit (‡).
+    figure(g('reg-direct-cpu', 'cpu', '{"to"}: server CPU per delivery', 'µs', 'lower'), pick('direct', 'usPerOp')),
+    figure(g('reg-broadcast-cpu', 'cpu', 'broadcast: server CPU per delivery', 'µs', 'lower'), pick('broadcast', 'usPerOp')),
+    figure(g('reg-registrations-cpu', 'cpu', 'server CPU per registration', 'µs', 'lower'), pick('registrations', 'usPerOp')),
+  ];
+  console.log(renderTargets(figures), '\n');
+  console.log(renderTable(figures, entries), '\n');
+  console.log(CPU_CAPTION, '\n');
+  console.log(renderCpuTable(figures, entries));
+  const errs = renderErrors(figures);
+  if (errs) console.log(`\nFailures:\n${errs}`);
+  if (cfg.write) {
+    const section = {
+      date: new Date().toISOString(),
+      quick: cfg.quick,
+      rounds: ROUNDS,
+      durationMs: SECONDS * 1000,
+      warmupMs: WARMUP_SECONDS * 1000,
+      pinned: cfg.pin,
+      clientPairs: PAIRS,
+      window: WINDOW,
+      broadcastWindow: BROADCAST_WINDOW,
+      registrations: REGISTRATIONS,
+      seconds,
+      servers: entries,
+      figures,
+      raw: results,
+    };
+    writeBenchmarksMd(saveSection('registration', section));
+    console.error('# wrote bench/results/latest.json and BENCHMARKS.md');
+  }
+  if (errs) process.exitCode = 1;
+}
+
+// ---- the load generator (its own process) ----
+
+let asked = 0;
+/** @type {Map<number, (seconds: number) => void>} */
+const answers = new Map();
+
+// Here, below every top-level declaration the two roles use (a top-level await above them would
+// leave them uninitialised while it waits).
+if (process.argv.includes('--load')) await load(JSON.parse(process.argv[process.argv.indexOf('--load') + 1]));
+else await harness();
+
+/** The server's CPU seconds so far, read by the harness from /proc. @param {string} server */
+function serverCpu(server) {
+  const id = ++asked;
+  return new Promise((resolve) => {
+    answers.set(id, resolve);
+    /** @type {NonNullable<typeof process.send>} */ (process.send)({ type: 'cpu', id, server });
+  });
+}
+
+/** @param {Record<string, string>} urls */
+async function load(urls) {
+  process.on('message', (/** @type {any} */ m) => {
+    if (m.type === 'cpu') (answers.get(m.id)?.(m.seconds ?? NaN), answers.delete(m.id));
+  });
+  const send = /** @type {NonNullable<typeof process.send>} */ (process.send).bind(process);
+  const { connectAndRegister } = await import('../dist/esm/registration.js');
+  /** @type {Record<string, any[]>} */
+  const clients = {};
+  /** @type {Record<string, any>} */
+  const results = {};
+  for (const d of SERVERS) {
+    // Both must really verify: an answer signed for another host is refused, or nothing here means anything.
+    const forged = await connectAndRegister(urls[d.id], undefined, { host: 'another-host.invalid' }).then(
+      (r) => (r.close(), null),
+      (/** @type {any} */ e) => e,
+    );
+    if (forged?.code !== 'WS_ERR_REGISTRATION_REJECTED') {
+      throw new Error(`${d.label} did not refuse a signature for another host (${forged === null ? 'accepted' : forged.code})`);
+    }
+    clients[d.id] = [];
+    for (let i = 0; i < 2 * PAIRS; i++) clients[d.id].push(await connectAndRegister(urls[d.id]));
+    results[d.id] = { direct: [], broadcast: [], registrations: [] };
+    // Warm-up: the same cases, unrecorded, so that neither server is measured while its code is cold.
+    await direct(clients[d.id], WARMUP_SECONDS);
+    await broadcast(clients[d.id], WARMUP_SECONDS);
+    await registrations(connectAndRegister, urls[d.id], Math.ceil(REGISTRATIONS / 5));
+  }
+  /** Runs one case with the server's and our CPU time around it. */
+  const measured = async (/** @type {string} */ server, /** @type {() => Promise<any>} */ run) => {
+    const cpu0 = await serverCpu(server);
+    const own0 = process.cpuUsage();
+    const r = await run();
+    const own = process.cpuUsage(own0);
+    const cpu1 = await serverCpu(server);
+    if (r.error) return r;
+    return { ...r, serverCpu: cpu1 - cpu0, loadgenCpu: (own.user + own.system) / 1e6, usPerOp: ((cpu1 - cpu0) * 1e6) / r.count };
+  };
+  for (let round = 0; round < ROUNDS; round++) {
+    const order = round % 2 === 0 ? SERVERS : [...SERVERS].reverse();
+    for (const d of order) {
+      const c = clients[d.id];
+      const r = results[d.id];
+      r.direct.push(await measured(d.id, () => direct(c, SECONDS)));
+      r.broadcast.push(await measured(d.id, () => broadcast(c, SECONDS)));
+      r.registrations.push(await measured(d.id, () => registrations(connectAndRegister, urls[d.id], REGISTRATIONS)));
+      const f = (/** @type {number} */ x) => Math.round(x).toLocaleString('en');
+      send({ type: 'progress', text: `round ${round + 1}/${ROUNDS} ${d.id}: direct ${f(r.direct.at(-1).rate)} msg/s, broadcast ${f(r.broadcast.at(-1).rate)} msg/s, ${f(r.registrations.at(-1).rate)} registrations/s` });
+    }
+  }
+  for (const list of Object.values(clients)) for (const c of list) c.close();
+  send({ type: 'results', results }, () => process.exit(0));
+}
+
+/** Latency percentiles of sampled values (ms). @param {number[]} xs */
+function percentiles(xs) {
+  xs.sort((a, b) => a - b);
+  const at = (/** @type {number} */ q) => xs[Math.min(xs.length - 1, Math.floor(q * xs.length))];
+  return { p50: at(0.5), p99: at(0.99) };
+}
+
+/** Direct routing: client 2i sends to client 2i+1's key, WINDOW in flight each, for `seconds`. */
+async function direct(/** @type {any[]} */ clients, /** @type {number} */ seconds) {
+  const latencies = [];
+  let delivered = 0;
+  let wrongSender = 0;
+  let running = true;
+  const end = performance.now() + seconds * 1000;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: PAIRS }, (_, i) => new Promise((resolve) => {
+      const sender = clients[2 * i];
+      const receiver = clients[2 * i + 1];
+      let inFlight = 0;
+      const done = () => (clearTimeout(give), receiver.off('message', onMessage), resolve(undefined));
+      const give = setTimeout(done, seconds * 1000 + GIVE_UP_MS);
+      const pump = () => {
+        while (running && inFlight < WINDOW) {
+          inFlight++;
+          sender.registeredSend(performance.now(), receiver.publicKey);
+        }
+      };
+      const onMessage = (/** @type {number} */ sent, /** @type {string} */ from) => {
+        const now = performance.now();
+        inFlight--;
+        delivered++;
+        if (from !== sender.publicKey) wrongSender++;
+        if (delivered % 16 === 0) latencies.push(now - sent);
+        if (now >= end) running = false;
+        if (running) pump();
+        else if (inFlight === 0) done();
+      };
+      receiver.on('message', onMessage);
+      pump();
+    })),
+  );
+  const secs = (performance.now() - t0) / 1000;
+  if (wrongSender > 0) return { error: `${wrongSender} deliveries with another sender's key in "from"` };
+  if (running) return { error: `deliveries stopped before the end of the run (${delivered} delivered)` };
+  return { rate: delivered / secs, count: delivered, seconds: secs, ...percentiles(latencies) };
+}
+
+/** Broadcast: client 0 broadcasts [seq, sentAt], BROADCAST_WINDOW in flight; the others receive. */
+async function broadcast(/** @type {any[]} */ clients, /** @type {number} */ seconds) {
+  const [sender, ...receivers] = clients;
+  const latencies = [];
+  /** @type {Map<number, number>} deliveries still expected per broadcast */
+  const pending = new Map();
+  let delivered = 0;
+  let stray = 0;
+  let seq = 0;
+  let running = true;
+  const end = performance.now() + seconds * 1000;
+  const t0 = performance.now();
+  await new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(give);
+      for (const r of receivers) r.off('message', onMessage);
+      resolve(undefined);
+    };
+    const give = setTimeout(done, seconds * 1000 + GIVE_UP_MS);
+    const pump = () => {
+      while (running && pending.size < BROADCAST_WINDOW) {
+        pending.set(++seq, receivers.length);
+        sender.registeredSend([seq, performance.now()]);
+      }
+    };
+    const onMessage = (/** @type {[number, number]} */ data, /** @type {string} */ from) => {
+      const now = performance.now();
+      const left = pending.get(data[0]);
+      if (left === undefined || from !== sender.publicKey) return void stray++;
+      delivered++;
+      if (delivered % 16 === 0) latencies.push(now - data[1]);
+      if (left > 1) pending.set(data[0], left - 1);
+      else pending.delete(data[0]);
+      if (now >= end) running = false;
+      if (running) pump();
+      else if (pending.size === 0) done();
+    };
+    for (const r of receivers) r.on('message', onMessage);
+    pump();
+  });
+  const secs = (performance.now() - t0) / 1000;
+  if (stray > 0) return { error: `${stray} deliveries of broadcasts not sent, or already delivered, or from another key` };
+  if (pending.size > 0) return { error: `${pending.size} broadcasts not delivered to every recipient` };
+  return { rate: delivered / secs, count: delivered, seconds: secs, ...percentiles(latencies) };
+}
+
+/** Registrations per second: `count` clients, 10 at a time, each closed once accepted. */
+async function registrations(/** @type {any} */ connectAndRegister, /** @type {string} */ url, /** @type {number} */ count) {
+  const t0 = performance.now();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 10 }, async () => {
+      while (next < count) {
+        next++;
+        const r = await connectAndRegister(url);
+        r.close();
+      }
+    }),
+  );
+  const secs = (performance.now() - t0) / 1000;
+  return { rate: count / secs, count, seconds: secs };
+}

@@ -12,8 +12,8 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { spawnUntilLine, stopChild } from './lib/processes.js';
 import { fmtRatio, fmtSummary, summarize } from './lib/stats.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -36,26 +36,9 @@ async function freePort() {
   return port;
 }
 
-/** Spawns `argv` and resolves with the first stdout match of `pattern` (bounded: 30 s). */
-async function start(command, args, pattern) {
-  const child = spawn(command, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
-  const match = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${command} ${args.join(' ')} did not start in 30 s`)), 30_000);
-    createInterface({ input: /** @type {import('node:stream').Readable} */ (child.stdout) }).on('line', (line) => {
-      const m = pattern.exec(line);
-      if (m !== null) (clearTimeout(timer), resolve(m));
-    });
-    child.once('exit', (code) => (clearTimeout(timer), reject(new Error(`${command} exited with ${code}`))));
-  });
-  child.stdout?.resume();
-  return { child, match };
-}
-
-async function stop(child) {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = once(child, 'exit');
-  child.kill('SIGTERM');
-  await exited;
+/** Spawns `command args` and resolves with the first stdout match of `pattern` (bounded: 30 s). */
+function start(command, args, pattern) {
+  return spawnUntilLine(command, args, pattern);
 }
 
 async function harness() {
@@ -80,8 +63,8 @@ async function harness() {
     if (code !== 0) throw new Error(`the load generator exited with ${code}`);
     report(JSON.parse(out));
   } finally {
-    for (const n of nodes) await stop(n.child);
-    await stop(redis.child);
+    for (const n of nodes) await stopChild(n.child);
+    await stopChild(redis.child);
   }
 }
 

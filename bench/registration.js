@@ -24,10 +24,9 @@
 // bench/results/latest.json and regenerates BENCHMARKS.md.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from './lib/config.js';
-import { ROOT, cpuSeconds, setAffinity } from './lib/processes.js';
+import { ROOT, cpuSeconds, setAffinity, spawnUntilLine, stopChild } from './lib/processes.js';
 import { CPU_CAPTION, figure, renderCpuTable, renderErrors, renderTable, renderTargets, saveSection, writeBenchmarksMd } from './lib/report.js';
 
 const cfg = loadConfig();
@@ -54,27 +53,10 @@ const SERVERS = [
   { id: 'ws', label: 'ws + a Map', args: ['bench/servers/ws-registration.js'], pattern: /^(ws:\/\/\S+)$/ },
 ];
 
-/** Spawns a server and resolves with it and the first stdout match of its pattern (bounded: 30 s). */
+/** Spawns a server and resolves with it and its URL, from the first stdout match of its pattern (bounded: 30 s). */
 async function start(def) {
-  const child = spawn(process.execPath, def.args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
-  const match = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${def.label} did not start in 30 s`)), 30_000);
-    createInterface({ input: /** @type {import('node:stream').Readable} */ (child.stdout) }).on('line', (line) => {
-      const m = def.pattern.exec(line);
-      if (m !== null) (clearTimeout(timer), resolve(m));
-    });
-    child.once('exit', (code) => (clearTimeout(timer), reject(new Error(`${def.label} exited with ${code}`))));
-  });
-  child.stdout?.resume();
+  const { child, match } = await spawnUntilLine(process.execPath, def.args, def.pattern, def.label);
   return { child, url: match[1] };
-}
-
-/** @param {import('node:child_process').ChildProcess} child */
-async function stop(child) {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = once(child, 'exit');
-  child.kill('SIGTERM');
-  await exited;
 }
 
 async function harness() {
@@ -108,7 +90,7 @@ async function harness() {
     if (code !== 0 || results === null) throw new Error(`the load generator exited with ${code}`);
     report(results, Math.round((Date.now() - started) / 1000));
   } finally {
-    for (const r of Object.values(running)) await stop(r.child);
+    for (const r of Object.values(running)) await stopChild(r.child);
   }
 }
 

@@ -7,6 +7,8 @@
 // can take the other's core. Both are started through `bash -c 'ulimit -n <hard limit>'` so that ten
 // thousand sockets fit under the file-descriptor limit.
 import { spawn, execFileSync } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -356,4 +358,32 @@ export function holdLoadgen(job, cfg, timeoutMs = 120_000) {
       if (!resolved) resolve({ ready: r, close: () => closed });
     });
   });
+}
+
+/**
+ * Spawns `command args` in the repository and resolves once a line of its stdout matches `pattern`
+ * (bounded: 30 s), with the child and the match; rejects if it exits first.
+ * @param {string} command @param {string[]} args @param {RegExp} pattern @param {string} [label]
+ * @returns {Promise<{ child: import('node:child_process').ChildProcess, match: RegExpExecArray }>}
+ */
+export async function spawnUntilLine(command, args, pattern, label = `${command} ${args.join(' ')}`) {
+  const child = spawn(command, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  const match = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${label} did not start in 30 s`)), 30_000);
+    createInterface({ input: /** @type {import('node:stream').Readable} */ (child.stdout) }).on('line', (line) => {
+      const m = pattern.exec(line);
+      if (m !== null) (clearTimeout(timer), resolve(m));
+    });
+    child.once('exit', (code) => (clearTimeout(timer), reject(new Error(`${label} exited with ${code}`))));
+  });
+  child.stdout?.resume();
+  return { child, match };
+}
+
+/** Stops a child with SIGTERM and waits for it (at once if it has already gone). @param {import('node:child_process').ChildProcess} child */
+export async function stopChild(child) {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill('SIGTERM');
+  await exited;
 }

@@ -14,6 +14,7 @@ import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { spawnUntilLine, stopChild } from './lib/processes.js';
+import { registrations } from './lib/registrations.js';
 import { fmtRatio, fmtSummary, summarize } from './lib/stats.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -110,7 +111,7 @@ async function load(spec) {
     results.same.push(await measure(samePairs));
     results.cross.push(await measure(crossPairs));
   }
-  for (let round = 0; round < ROUNDS; round++) results.registrations.rates.push(await registrations(connectAndRegister, a));
+  for (let round = 0; round < ROUNDS; round++) results.registrations.rates.push((await registrations(connectAndRegister, a, REGISTRATIONS)).rate);
   for (const r of all) r.close();
   process.stdout.write(JSON.stringify(results));
   process.exit(0);
@@ -150,21 +151,5 @@ async function measure(pairs) {
   latencies.sort((x, y) => x - y);
   const at = (q) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))];
   return { rate: delivered / seconds, p50: at(0.5), p99: at(0.99) };
-}
-
-/** Registrations per second: REGISTRATIONS clients, 10 at a time, each closed once accepted. */
-async function registrations(connectAndRegister, url) {
-  const t0 = performance.now();
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: 10 }, async () => {
-      while (next < REGISTRATIONS) {
-        next++;
-        const r = await connectAndRegister(url);
-        r.close();
-      }
-    }),
-  );
-  return REGISTRATIONS / ((performance.now() - t0) / 1000);
 }
 

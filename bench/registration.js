@@ -27,6 +27,7 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from './lib/config.js';
 import { ROOT, cpuSeconds, setAffinity, spawnUntilLine, stopChild } from './lib/processes.js';
+import { registrations } from './lib/registrations.js';
 import { CPU_CAPTION, figure, renderCpuTable, renderErrors, renderTable, renderTargets, saveSection, writeBenchmarksMd } from './lib/report.js';
 
 const cfg = loadConfig();
@@ -324,21 +325,4 @@ async function broadcast(/** @type {any[]} */ clients, /** @type {number} */ sec
   if (stray > 0) return { error: `${stray} deliveries of broadcasts not sent, or already delivered, or from another key` };
   if (pending.size > 0) return { error: `${pending.size} broadcasts not delivered to every recipient` };
   return { rate: delivered / secs, count: delivered, seconds: secs, ...percentiles(latencies) };
-}
-
-/** Registrations per second: `count` clients, 10 at a time, each closed once accepted. */
-async function registrations(/** @type {any} */ connectAndRegister, /** @type {string} */ url, /** @type {number} */ count) {
-  const t0 = performance.now();
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: 10 }, async () => {
-      while (next < count) {
-        next++;
-        const r = await connectAndRegister(url);
-        r.close();
-      }
-    }),
-  );
-  const secs = (performance.now() - t0) / 1000;
-  return { rate: count / secs, count, seconds: secs };
 }

@@ -66,6 +66,13 @@ export const rule = {
   either(a: OptionRule, b: OptionRule): OptionRule {
     return { accepts: `${a.accepts}, or ${b.accepts}`, check: (v) => a.check(v) || b.check(v) };
   },
+  /** An object with each of `names` as a function (an interface the caller implements); `examples` names some. */
+  methods(names: readonly string[], examples: string): OptionRule {
+    return {
+      accepts: `an object with ${names.slice(0, -1).join(', ')} and ${names[names.length - 1]} functions (${examples})`,
+      check: (v) => typeof v === 'object' && v !== null && names.every((f) => typeof (v as Record<string, unknown>)[f] === 'function'),
+    };
+  },
   /** Anything at all (checked elsewhere, e.g. by Node's own tls module). */
   any: { accepts: 'anything', check: () => true } as OptionRule,
 } as const;

@@ -11,7 +11,7 @@ import { checkOptions, rule } from '../options.js';
 import { buildClientRequest } from '../handshake/index.js';
 import { Connection } from '../connection/connection.js';
 import { Driver } from '../driver.js';
-import { CONNECTION_RULES, driverSettings } from '../server/settings.js';
+import { CONNECTION_FOREIGN, CONNECTION_RULES, driverSettings } from '../server/settings.js';
 import { clientCompression, type ClientDeflateOptions } from '../server/compression.js';
 import { WebSocket, type ConnectionOptions } from '../websocket.js';
 
@@ -79,13 +79,11 @@ const CLIENT_RULES = {
 
 /** ws's client options that do something else here, or nothing. */
 const CLIENT_FOREIGN = {
+  ...CONNECTION_FOREIGN,
   maxRedirects: 'is not supported: redirects are not followed.',
-  autoPong: 'is not supported: Pings are always answered (RFC 6455 §5.5.2).',
   createConnection: 'is not supported: the client opens its own net or tls socket.',
   agent: 'is not supported: the client opens its own net or tls socket.',
   finishRequest: 'is not supported: the request is the opening handshake, sent as it is.',
-  maxFragments: 'no longer exists: a message is bounded by maxPayload, in bytes, whatever its fragments.',
-  maxBufferedChunks: 'is not supported: a message being received holds at most maxPayload + 64 KiB, whatever its chunks.',
   generateMask: 'is not supported: masking keys come from crypto.randomFillSync (RFC 6455 §5.3: unpredictable).',
   host: "is not supported: the host (and the Host header) is the URL's.",
   checkServerIdentity: 'is not supported at the top level: give it in tls, as tls.connect takes it.',

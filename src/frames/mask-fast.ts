@@ -2,9 +2,10 @@
  * Masking (RFC 6455 §5.3) fast: the rule of mask.ts, `octet i ^ key[i mod 4]`, for the codec's
  * hottest loop (a server unmasks every byte it receives).
  *
- * From 8 KiB it hands the range to mask-wasm.ts (WebAssembly SIMD). Below, it works 64 bits at a time: the bytes up to the first 8-byte-aligned address go one by one, the
- * aligned middle goes through a `BigUint64Array` view with the key repeated and rotated into one
- * 64-bit word, and the last 0–7 bytes go one by one again. (V8 compiles 64-bit BigInt XOR on typed
+ * From 8 KiB it hands the range to mask-wasm.ts (WebAssembly SIMD). Below, it works 64 bits at a
+ * time: the bytes up to the first 8-byte-aligned address go one by one, the aligned middle goes
+ * through a `BigUint64Array` view with the key repeated and rotated into one 64-bit word, and the
+ * last 0–7 bytes go one by one again. (V8 compiles 64-bit BigInt XOR on typed
  * arrays to plain machine XORs; measured here it moves twice the bytes of the same loop over an
  * `Int32Array`.)
  */

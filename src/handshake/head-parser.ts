@@ -295,7 +295,8 @@ abstract class HeadParser<T> {
     if (key === 'set-cookie') {
       // Never joined: a cookie's Expires date holds a comma (RFC 9110 §5.3, RFC 6265 §3). A list of
       // its lines, as node:http keeps it (ws's 'upgrade' listeners read res.headers['set-cookie'][i]).
-      this.headers[key] = previous === undefined ? [value] : [...(previous as string[]), value];
+      if (previous === undefined) this.headers[key] = [value];
+      else (previous as string[]).push(value);
     } else {
       // RFC 9110 §5.3: repeated field lines are one list, joined in order with a comma.
       this.headers[key] = previous === undefined ? value : `${previous as string}, ${value}`;

@@ -14,7 +14,7 @@ import { ClientSession, type ProtocolListener, type SessionEvent } from './core/
 import { RegistrationErrorCode } from './core/codes.js';
 import { hostOfUrl, type Ed25519KeyPair, type RegistrationCrypto } from './core/crypto.js';
 import type { Json } from './core/messages.js';
-import { SERVER_RULES } from './core/server-options.js';
+import { DURATION_RULE, SERVER_RULES } from './core/server-options.js';
 import { nodeCrypto } from './node-crypto.js';
 
 /** Options of {@link register}. */
@@ -38,7 +38,7 @@ const DEFAULT_TIMEOUT = 15_000;
 const REGISTER_RULES = {
   host: rule.string,
   crypto: SERVER_RULES.crypto,
-  timeout: { accepts: 'a number of milliseconds above 0 and at most 2^31 - 1', check: SERVER_RULES.nonceTtl.check },
+  timeout: DURATION_RULE,
   onProtocol: rule.function,
 };
 

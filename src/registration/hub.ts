@@ -66,11 +66,7 @@ const HUB_RULES = {
   maxBufferedAmount: rule.bytes(1),
   refusalsPerMinute: rule.integer(1),
   now: rule.function,
-  bus: {
-    accepts: 'a bus: an object with open, subscribe, unsubscribe and publish functions (a MemoryBus or a RedisBus)',
-    check: (v: unknown) =>
-      typeof v === 'object' && v !== null && ['open', 'subscribe', 'unsubscribe', 'publish'].every((f) => typeof (v as Record<string, unknown>)[f] === 'function'),
-  },
+  bus: rule.methods(['open', 'subscribe', 'unsubscribe', 'publish'], 'a MemoryBus or a RedisBus'),
 };
 
 /** Events of a {@link RegistrationHub}. */
@@ -235,10 +231,12 @@ export class RegistrationHub extends EventEmitter<RegistrationHubEvents> {
       conns = conns.filter((conn) => {
         const queue = this.held.get(conn);
         if (queue === undefined) return true;
-        // At most once: past the slow-recipient limit, what it would not have read is dropped.
-        if (queue.bytes + text.length <= this.slowClient.maxBufferedAmount) {
+        // At most once: past the slow-recipient limit (in bytes, as the socket would hold them),
+        // what it would not have read is dropped.
+        const bytes = Buffer.byteLength(text);
+        if (queue.bytes + bytes <= this.slowClient.maxBufferedAmount) {
           queue.texts.push(text);
-          queue.bytes += text.length;
+          queue.bytes += bytes;
         }
         return false;
       });
@@ -264,18 +262,21 @@ export class RegistrationHub extends EventEmitter<RegistrationHubEvents> {
   private publish(conn: WebSocket, to: string | undefined, text: string, delivered: number): void {
     const answer = to !== undefined && delivered === 0;
     const received = this.bus.publish(to, text);
+    // A bus alone (MemoryBus) answers at once, with no closure per message on this path; one
+    // across processes answers later, or fails.
     if (typeof received === 'number') {
-      if (answer && received === 0) this.send([conn], JSON.stringify({ error: REPLY_ERROR.UNKNOWN_RECIPIENT, to }));
+      if (answer && received === 0) this.reply(conn, REPLY_ERROR.UNKNOWN_RECIPIENT, to);
       return;
     }
     received.then(
-      (n) => {
-        if (answer && n === 0) this.send([conn], JSON.stringify({ error: REPLY_ERROR.UNKNOWN_RECIPIENT, to }));
-      },
-      () => {
-        if (answer) this.send([conn], JSON.stringify({ error: REPLY_ERROR.UNREACHABLE, to }));
-      },
+      (n) => answer && n === 0 && this.reply(conn, REPLY_ERROR.UNKNOWN_RECIPIENT, to),
+      () => answer && this.reply(conn, REPLY_ERROR.UNREACHABLE, to),
     );
+  }
+
+  /** An `{"error": …, "to": KEY}` reply to the sender of a message to `to`. */
+  private reply(conn: WebSocket, error: string, to: string | undefined): void {
+    this.send([conn], JSON.stringify({ error, to }));
   }
 
   private arm(ws: WebSocket, at: number | null): void {

@@ -22,6 +22,7 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { checkOptions, rule } from '../options.js';
 import type { Bus, BusDeliver } from './bus.js';
+import { DURATION_RULE } from './core/server-options.js';
 
 /** What RedisBus uses of a node-redis client's subscriber (the client's `duplicate()`). */
 export interface RedisSubscriberLike {
@@ -64,7 +65,7 @@ export interface RedisBusEvents {
 
 const RULES = {
   prefix: rule.string,
-  timeout: { accepts: 'a number of milliseconds above 0 and at most 2^31 - 1', check: (v: unknown) => typeof v === 'number' && v > 0 && v <= 2 ** 31 - 1 },
+  timeout: DURATION_RULE,
 };
 
 /** Bytes of the node id in front of every message: how a node knows its own publications. */

@@ -1,8 +1,9 @@
 /**
  * The plain-HTTP side of `simpatico-ws serve`: the demo page at `/`, the compiled browser modules
  * beside it and the protocol document the page links to (`/registration/PROTOCOL.md`, which the
- * build copies from src/registration), from memory. The files are read once at start-up into a map keyed by URL
- * path, so a request can only ever name one of them: no path from a client reaches the file system.
+ * build copies from src/registration), from memory. The files are read once at start-up into a
+ * map keyed by URL path, so a request can only ever name one of them: no path from a client
+ * reaches the file system.
  */
 
 import { readdir, readFile } from 'node:fs/promises';
@@ -19,7 +20,8 @@ const TYPES: Record<string, string> = {
   '.md': 'text/plain; charset=utf-8',
 };
 
-const typeOf = (path: string): string => TYPES[path.slice(path.lastIndexOf('.'))];
+/** The content type of a file served by name, or undefined for a kind that is not served. */
+const typeOf = (path: string): string | undefined => TYPES[path.slice(path.lastIndexOf('.'))];
 
 /**
  * Reads every `.js` and `.md` file under `root` (the browser build's output, dist/web) into a map
@@ -36,7 +38,7 @@ export async function loadWebFiles(root: string): Promise<Map<string, Buffer>> {
     }
     for (const entry of entries) {
       if (entry.isDirectory()) await walk(join(dir, entry.name), `${prefix}${entry.name}/`);
-      else if (/\.(js|md)$/.test(entry.name)) files.set(`${prefix}${entry.name}`, await readFile(join(dir, entry.name)));
+      else if (typeOf(entry.name) !== undefined) files.set(`${prefix}${entry.name}`, await readFile(join(dir, entry.name)));
     }
   };
   await walk(root, '/');
@@ -66,7 +68,8 @@ export function demoHttpHandler(files: ReadonlyMap<string, Buffer>): (req: HttpR
     }
     const file = files.get(path);
     if (file !== undefined) {
-      return { status: 200, headers: { ...COMMON_HEADERS, 'content-type': typeOf(path) }, body: file };
+      // Only files of a served kind were loaded, so every one has its type.
+      return { status: 200, headers: { ...COMMON_HEADERS, 'content-type': typeOf(path) as string }, body: file };
     }
     return { status: 404, headers: { ...COMMON_HEADERS, 'content-type': 'text/plain; charset=utf-8' }, body: 'Not found\n' };
   };

@@ -20,7 +20,7 @@ import type { HeadParserOptions, RequestHead, UpgradeOptions } from '../handshak
 import { WebSocket, kServerSide, type ConnectionOptions, type SendData, type Tracker } from '../websocket.js';
 import { broadcast, type SlowClientPolicy } from './broadcast.js';
 import { callbackVerdict, readHttpResponse, readProtocol, readVerdict, runHook, type HttpResponse, type Verdict } from './hooks.js';
-import { CONNECTION_RULES, driverSettings } from './settings.js';
+import { CONNECTION_FOREIGN, CONNECTION_RULES, driverSettings } from './settings.js';
 import { UpgradeRequest, type HttpRequest } from './request.js';
 import { serverCompression, type ServerDeflateOptions } from './compression.js';
 
@@ -175,11 +175,9 @@ const SERVER_RULES = {
 
 /** ws's option names that do something else here, with what to use instead. */
 const SERVER_FOREIGN = {
+  ...CONNECTION_FOREIGN,
   skipUTF8Validation: 'is not supported: text is always validated (RFC 6455 §8.1).',
-  autoPong: 'is not supported: Pings are always answered (RFC 6455 §5.5.2).',
   backlog: 'is not supported: the listen backlog is Node\'s default.',
-  maxFragments: 'no longer exists: a message is bounded by maxPayload, in bytes, whatever its fragments.',
-  maxBufferedChunks: 'is not supported: a message being received holds at most maxPayload + 64 KiB, whatever its chunks.',
   WebSocket: "is not supported: connections are this package's WebSocket; add your own properties to them (as ws's heartbeat example does).",
 };
 

@@ -36,6 +36,13 @@ export const CONNECTION_RULES = {
   },
 };
 
+/** ws's option names that both a server and a client refuse, with why (a connection's own rules). */
+export const CONNECTION_FOREIGN = {
+  autoPong: 'is not supported: Pings are always answered (RFC 6455 §5.5.2).',
+  maxFragments: 'no longer exists: a message is bounded by maxPayload, in bytes, whatever its fragments.',
+  maxBufferedChunks: 'is not supported: a message being received holds at most maxPayload + 64 KiB, whatever its chunks.',
+};
+
 /** The settings of every driver of one server or client (one object, shared). */
 export function driverSettings(options: ConnectionOptions, handshakeTimeout: number | undefined): DriverSettings {
   const d = CONNECTION_DEFAULTS;

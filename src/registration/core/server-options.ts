@@ -76,18 +76,13 @@ export const MAX_MILLISECONDS = 2 ** 31 - 1;
 /** The largest `maxMessageBytes`. */
 export const MAX_MESSAGE_BYTES = 2 ** 31 - 1;
 
-const duration: OptionRule = {
+/** A time option: milliseconds above 0, at most what `setTimeout` can wait. */
+export const DURATION_RULE: OptionRule = {
   accepts: 'a number of milliseconds above 0 and at most 2^31 - 1',
   check: (v) => typeof v === 'number' && v > 0 && v <= MAX_MILLISECONDS,
 };
 
-const crypto: OptionRule = {
-  accepts: 'an object with randomBytes, verify, sign and generateKeyPair functions (nodeCrypto, webCrypto())',
-  check: (v) =>
-    typeof v === 'object' &&
-    v !== null &&
-    ['randomBytes', 'verify', 'sign', 'generateKeyPair'].every((f) => typeof (v as Record<string, unknown>)[f] === 'function'),
-};
+const crypto = rule.methods(['randomBytes', 'verify', 'sign', 'generateKeyPair'], 'nodeCrypto, webCrypto()');
 
 const hosts: OptionRule = {
   accepts: 'a non-empty array of host[:port] strings, as clients put them in the URL',
@@ -99,10 +94,10 @@ export const SERVER_RULES: Readonly<Record<keyof ServerRoleOptions, OptionRule>>
   crypto,
   expectedHosts: hosts,
   retries: rule.integer(0, MAX_RETRIES),
-  nonceTtl: duration,
-  registerTimeout: duration,
-  heartbeatInterval: rule.either(rule.oneOf(0), duration),
-  heartbeatTimeout: duration,
+  nonceTtl: DURATION_RULE,
+  registerTimeout: DURATION_RULE,
+  heartbeatInterval: rule.either(rule.oneOf(0), DURATION_RULE),
+  heartbeatTimeout: DURATION_RULE,
   maxMessageBytes: rule.bytes(MIN_MESSAGE_BYTES, MAX_MESSAGE_BYTES),
   rate: rule.positive(),
   burst: rule.integer(1),

@@ -22,7 +22,12 @@
  * So the memory held is at most the payload + 64 KiB (and at most the limit), in a few Buffers per
  * 16 KiB of it, whatever the number of fragments. Handing the payload on costs one copy into a
  * buffer of its exact size, unless it is held in one piece.
+ *
+ * A piece may come still masked, with its key (RFC 6455 §5.3): it is then unmasked on the way —
+ * XORed while it is copied into a block (one pass over the bytes instead of an in-place unmask
+ * followed by a copy), or in place when the chunk is kept as it is.
  */
+import { xorCopy, xorRange } from './mask-fast.js';
 
 /** The most a block is allocated beyond the bytes it is made for. */
 export const MAX_AHEAD = 64 * 1024;
@@ -46,14 +51,17 @@ export class PayloadBuffer {
   /**
    * Appends `piece` (the caller gives it up: a chunk may be kept as it is). `announced` is the
    * payload length the headers have announced so far, this piece included; `limit` the most the
-   * payload may grow to. Both only size the room of a new block.
+   * payload may grow to. Both only size the room of a new block. When `key` is given, `piece` is
+   * still masked with it, its first byte taking key byte `phase` (the key as a number, see
+   * mask-fast.ts's `readKey`); what is held is the unmasked bytes.
    */
-  add(piece: Buffer, announced: number, limit: number): void {
+  add(piece: Buffer, announced: number, limit: number, key?: number, phase = 0): void {
     const n = piece.length;
     const block = this.block;
     // Kept only when no room is waiting in the block: room allocated and left unused would be
     // memory beyond the bytes held (and beyond the limit the room was sized to).
     if (n >= KEEP_FROM && piece.byteOffset === 0 && piece.buffer.byteLength === n && (block === undefined || this.blockEnd === block.length)) {
+      if (key !== undefined) xorRange(piece, 0, n, key, phase);
       this.flushBlock();
       this.segments.push(piece);
       this.length += n;
@@ -63,7 +71,7 @@ export class PayloadBuffer {
     let copied = 0;
     if (block !== undefined) {
       copied = Math.min(n, block.length - this.blockEnd);
-      piece.copy(block, this.blockEnd, 0, copied);
+      copyInto(piece, 0, copied, block, this.blockEnd, key, phase);
       this.blockEnd += copied;
       this.length += copied;
       if (copied === n) return;
@@ -77,7 +85,7 @@ export class PayloadBuffer {
     const ahead = announced - held;
     const room = rest >= KEEP_FROM && ahead > MAX_AHEAD ? 0 : Math.min(MAX_AHEAD, Math.max(ahead, Math.min(this.length, limit - held)));
     const next = Buffer.allocUnsafeSlow(rest + room);
-    piece.copy(next, 0, copied);
+    copyInto(piece, copied, n, next, 0, key, phase + copied);
     this.block = next;
     this.blockStart = 0;
     this.blockEnd = rest;
@@ -109,4 +117,10 @@ export class PayloadBuffer {
     this.segments.push((this.block as Buffer).subarray(this.blockStart, this.blockEnd));
     this.blockStart = this.blockEnd;
   }
+}
+
+/** Copies `piece[start .. end)` to `target[at ..]`, unmasking it on the way when a `key` is given (its byte `phase` for `piece[start]`). */
+function copyInto(piece: Buffer, start: number, end: number, target: Buffer, at: number, key: number | undefined, phase: number): void {
+  if (key === undefined) piece.copy(target, at, start, end);
+  else xorCopy(piece, start, end, key, phase & 3, target, at);
 }

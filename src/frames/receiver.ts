@@ -187,6 +187,19 @@ export class Receiver extends FrameDecoder {
     if (this.addData(piece) && last && this.fin) this.finishMessage();
   }
 
+  /**
+   * A piece of a masked frame, still masked. Binary data is unmasked while it is copied into the
+   * payload buffer (one pass, not an in-place unmask and then a copy). Text is unmasked in place
+   * first, since it is validated before it is kept (fail fast, §8.1); so are control frames and
+   * compressed pieces, which have other places to go.
+   */
+  protected override onMaskedPiece(chunk: Buffer, start: number, end: number, key: number, phase: number, last: boolean): void {
+    if (this.opcode >= 8 || this.inflating || this.validate) return super.onMaskedPiece(chunk, start, end, key, phase, last);
+    // (A piece is never empty here: the decoder hands on only bytes it has.)
+    (this.payloadBuffer ??= new PayloadBuffer()).add(chunk.subarray(start, end), this.messageLength, this.fin ? this.messageLength : this.maxPayload, key, phase);
+    if (last && this.fin) this.finishMessage();
+  }
+
   /** A piece of a compressed message: inflate it, validate and keep what comes out. Fail fast. */
   private inflatePiece(piece: Buffer): boolean {
     return this.addInflated(this.inflate!.write(piece));

@@ -53,28 +53,32 @@ export class PayloadBuffer {
    * payload length the headers have announced so far, this piece included; `limit` the most the
    * payload may grow to. Both only size the room of a new block. When `key` is given, `piece` is
    * still masked with it, its first byte taking key byte `phase` (the key as a number, see
-   * mask-fast.ts's `readKey`); what is held is the unmasked bytes.
+   * mask-fast.ts's `readKey`); what is held is the unmasked bytes. When `check` is given, it sees
+   * the unmasked bytes in order right after they are written (in cache), e.g. a UTF-8 validator;
+   * returns false as soon as it does (the buffer is then to be dropped).
    */
-  add(piece: Buffer, announced: number, limit: number, key?: number, phase = 0): void {
+  add(piece: Buffer, announced: number, limit: number, key?: number, phase = 0, check?: ByteCheck): boolean {
     const n = piece.length;
     const block = this.block;
     // Kept only when no room is waiting in the block: room allocated and left unused would be
     // memory beyond the bytes held (and beyond the limit the room was sized to).
     if (n >= KEEP_FROM && piece.byteOffset === 0 && piece.buffer.byteLength === n && (block === undefined || this.blockEnd === block.length)) {
       if (key !== undefined) xorRange(piece, 0, n, key, phase);
+      if (check !== undefined && !check.write(piece, 0, n)) return false;
       this.flushBlock();
       this.segments.push(piece);
       this.length += n;
       this.memory += n;
-      return;
+      return true;
     }
     let copied = 0;
     if (block !== undefined) {
       copied = Math.min(n, block.length - this.blockEnd);
       copyInto(piece, 0, copied, block, this.blockEnd, key, phase);
+      if (check !== undefined && !check.write(block, this.blockEnd, this.blockEnd + copied)) return false;
       this.blockEnd += copied;
       this.length += copied;
-      if (copied === n) return;
+      if (copied === n) return true;
       this.flushBlock();
     }
     const rest = n - copied;
@@ -91,6 +95,7 @@ export class PayloadBuffer {
     this.blockEnd = rest;
     this.length = held;
     this.memory += next.length;
+    return check === undefined || check.write(next, 0, rest);
   }
 
   /** The whole payload, and empties the buffer. */
@@ -117,6 +122,11 @@ export class PayloadBuffer {
     this.segments.push((this.block as Buffer).subarray(this.blockStart, this.blockEnd));
     this.blockStart = this.blockEnd;
   }
+}
+
+/** What `add` may show the bytes to as they are written: `Utf8Validator` has this shape. */
+export interface ByteCheck {
+  write(buffer: Buffer, start: number, end: number): boolean;
 }
 
 /** Copies `piece[start .. end)` to `target[at ..]`, unmasking it on the way when a `key` is given (its byte `phase` for `piece[start]`). */

@@ -7,6 +7,7 @@ import { applyMask, FrameParser, Receiver } from '../../src/frames/index.js';
 import { readKey, xorCopy } from '../../src/frames/mask-fast.js';
 import { PIECE, WASM_THRESHOLD } from '../../src/frames/mask-wasm.js';
 import { PayloadBuffer } from '../../src/frames/payload-buffer.js';
+import { Utf8Validator } from '../../src/frames/utf8.js';
 import { RecordingSink, buildFrame, prng } from './helpers.js';
 
 const key = Buffer.from([0x37, 0xfa, 0x21, 0x3d]);
@@ -151,6 +152,62 @@ t.test('Receiver and FrameParser: masked frames cut anywhere across chunks deliv
     t.equal(sink.payloads.length, 1);
     if (!sink.payloads[0]?.equals(data)) t.fail(`round ${round}: ${n} bytes in ${fragments} fragments, ${chunks.length} chunks (Receiver)`);
     if (!Buffer.concat(parsed).equals(data)) t.fail(`round ${round}: ${n} bytes (FrameParser)`);
+  }
+  t.end();
+});
+
+t.test('PayloadBuffer: a check sees the unmasked bytes as they land, and stops at the first bad one', (t) => {
+  const text = Buffer.from('héllo wörld, ✓ '.repeat(3000)); // 54,000 bytes of valid UTF-8
+  const n = text.length;
+  const run = (bad: number | undefined, cuts: number[], keep: boolean): boolean => {
+    const data = Buffer.from(text);
+    if (bad !== undefined) data[bad] = 0xff; // never valid in UTF-8
+    const buffer = new PayloadBuffer();
+    const validator = new Utf8Validator();
+    for (const { piece, phase } of maskedPieces(data, cuts)) {
+      // keep: the first piece gets a block of exactly its size, so a later large piece is kept as it is.
+      if (!buffer.add(piece, keep ? piece.length : n, n, keyNumber, phase, validator)) return false;
+    }
+    return validator.complete && buffer.take().equals(data);
+  };
+  t.ok(run(undefined, [5, 30_000], false), 'valid text, copied: held and unmasked');
+  t.ok(run(undefined, [5, 30_000], true), 'valid text, a chunk kept');
+  t.notOk(run(3, [5, 30_000], false), 'bad byte in the first block');
+  t.notOk(run(10, [5, 30_000], false), 'bad byte in the room of a block');
+  t.notOk(run(40_000, [5, 30_000], true), 'bad byte in a kept chunk');
+  t.notOk(run(30_001, [5, 30_000], true), 'bad byte in a new block after a kept chunk');
+  t.end();
+});
+
+t.test('Receiver: masked text cut anywhere is validated as it lands, and fails at the chunk with the bad byte', (t) => {
+  const text = Buffer.from('{"user":"josé","msg":"héllo wörld","price":"5€"} '.repeat(3000));
+  const random = prng(23);
+  for (let round = 0; round < 20; round++) {
+    let end = 1000 + Math.floor(random() * (text.length - 1000));
+    while ((text[end] & 0xc0) === 0x80) end--; // cut on a code point boundary
+    const data = Buffer.from(text.subarray(0, end));
+    const bad = round % 2 === 1 ? Math.floor(random() * data.length) : -1;
+    if (bad >= 0) data[bad] = 0xff;
+    const stream = Buffer.concat([buildFrame({ opcode: 1, fin: false, payload: data.subarray(0, 700), key }), buildFrame({ opcode: 0, payload: data.subarray(700), key: [9, 8, 7, 6] })]);
+    const sink = new RecordingSink();
+    const receiver = new Receiver({ role: 'server', maxPayload: Infinity }, sink);
+    let failedAt = -1;
+    for (let at = 0; at < stream.length; ) {
+      const len = Math.min(stream.length - at, 1 + Math.floor(random() * 40_000));
+      const chunk = Buffer.allocUnsafeSlow(len);
+      stream.copy(chunk, 0, at, at + len);
+      receiver.push(chunk);
+      at += len;
+      if (failedAt < 0 && sink.errors.length > 0) failedAt = at;
+    }
+    if (bad < 0) {
+      t.ok(sink.errors.length === 0 && sink.payloads[0]?.equals(data), `round ${round}: ${data.length} bytes of text`);
+    } else {
+      t.equal(sink.errors[0]?.closeCode, 1007, `round ${round}: invalid text fails with 1007`);
+      const second = data.length - 700 < 65536 ? 8 : 14; // the second header: 16- or 64-bit length form
+      const badAt = bad < 700 ? 8 + bad : 8 + 700 + second + bad - 700; // its offset in the stream
+      t.ok(failedAt > badAt - 4 && failedAt - badAt <= 40_000 + 3, `round ${round}: failed at the chunk holding byte ${badAt} (or the one completing its code point)`);
+    }
   }
   t.end();
 });

@@ -278,12 +278,24 @@ export abstract class FrameDecoder {
     }
     const stop = end - pos < remaining ? end : pos + remaining;
     // §5.3: byte i of the payload takes key byte i mod 4, wherever the chunk boundary fell.
-    if (this.masked) xorRange(chunk, pos, stop, this.maskKey, this.received & 3);
+    const phase = this.received & 3;
     this.received += stop - pos;
     const done = this.received === this.payloadLength;
     if (done) this.state = GET_INFO;
-    this.onFramePiece(chunk.subarray(pos, stop), done);
+    if (this.masked) this.onMaskedPiece(chunk, pos, stop, this.maskKey, phase, done);
+    else this.onFramePiece(chunk.subarray(pos, stop), done);
     return stop;
+  }
+
+  /**
+   * Part of a masked frame's payload, `chunk[start .. end)`, still masked: its first byte takes key
+   * byte `phase` of `key` (§5.3). A frame that spans chunks is copied into its message's buffer
+   * anyway, so a subclass that copies it can unmask it in the same pass (payload-buffer.ts) rather
+   * than here and then copy it. This default unmasks in place and hands the piece to `onFramePiece`.
+   */
+  protected onMaskedPiece(chunk: Buffer, start: number, end: number, key: number, phase: number, last: boolean): void {
+    xorRange(chunk, start, end, key, phase);
+    this.onFramePiece(chunk.subarray(start, end), last);
   }
 
   /** Fails the stream with a remote error (RFC 6455 §7.1.7). */

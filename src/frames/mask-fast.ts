@@ -136,11 +136,24 @@ export function mask(source: Buffer, key: Buffer, keyOffset: number, target: Buf
     if (i < length) target[targetOffset + i] = source[i] ^ k2;
     return;
   }
+  xorCopy(source, 0, length, readKey(key, keyOffset), 0, target, targetOffset);
+}
+
+/**
+ * Writes `source[start .. end)` XOR the masking key to `target` from `targetStart`, where
+ * `source[start]` takes key byte `phase` (0..3) of `key` (a number, as in {@link xorRange}).
+ * Internal: the one pass that both copies and (un)masks, for bytes that must be copied anyway — a
+ * client's masked send, or a piece of a frame that spans TCP chunks on its way into the message's
+ * buffer (payload-buffer.ts). Unmasking in place first and copying after would move every byte
+ * twice more (§5.3 lets the XOR happen wherever the bytes are). `source` may be `target` at the
+ * same offset, and must not otherwise overlap it.
+ */
+export function xorCopy(source: Uint8Array, start: number, end: number, key: number, phase: number, target: Uint8Array, targetStart: number): void {
   // Large: through WebAssembly's memory, from source to target (two copies in cache, no third).
-  if (length >= WASM_THRESHOLD && kernel !== undefined) return xorRangeWasm(kernel, source, 0, length, readKey(key, keyOffset), 0, target, targetOffset);
+  if (end - start >= WASM_THRESHOLD && kernel !== undefined) return xorRangeWasm(kernel, source, start, end, key, phase, target, targetStart);
   // Copy (a memcpy, faster still than the XOR), then XOR the copy in place by 64-bit words.
-  if (source.buffer !== target.buffer || source.byteOffset !== target.byteOffset + targetOffset) {
-    source.copy(target, targetOffset);
+  if (source.buffer !== target.buffer || source.byteOffset + start !== target.byteOffset + targetStart) {
+    target.set(source.subarray(start, end), targetStart);
   }
-  xorRange(target, targetOffset, targetOffset + length, readKey(key, keyOffset), 0);
+  xorRange(target, targetStart, targetStart + end - start, key, phase);
 }

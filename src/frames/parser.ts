@@ -68,6 +68,12 @@ export class FrameParser extends FrameDecoder {
     if (last) this.onFramePayload(this.payload.take());
   }
 
+  /** A piece of a masked frame that spans chunks: unmasked while it is copied into the frame's buffer (one pass). */
+  protected override onMaskedPiece(chunk: Buffer, start: number, end: number, key: number, phase: number, last: boolean): void {
+    this.payload.add(chunk.subarray(start, end), this.payloadLength, this.payloadLength, key, phase);
+    if (last) this.onFramePayload(this.payload.take());
+  }
+
   protected onFailure(): void {
     this.payload.clear();
   }

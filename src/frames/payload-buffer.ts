@@ -22,7 +22,12 @@
  * So the memory held is at most the payload + 64 KiB (and at most the limit), in a few Buffers per
  * 16 KiB of it, whatever the number of fragments. Handing the payload on costs one copy into a
  * buffer of its exact size, unless it is held in one piece.
+ *
+ * A piece may come still masked, with its key (RFC 6455 §5.3): it is then unmasked on the way —
+ * XORed while it is copied into a block (one pass over the bytes instead of an in-place unmask
+ * followed by a copy), or in place when the chunk is kept as it is.
  */
+import { xorCopy, xorRange } from './mask-fast.js';
 
 /** The most a block is allocated beyond the bytes it is made for. */
 export const MAX_AHEAD = 64 * 1024;
@@ -46,27 +51,34 @@ export class PayloadBuffer {
   /**
    * Appends `piece` (the caller gives it up: a chunk may be kept as it is). `announced` is the
    * payload length the headers have announced so far, this piece included; `limit` the most the
-   * payload may grow to. Both only size the room of a new block.
+   * payload may grow to. Both only size the room of a new block. When `key` is given, `piece` is
+   * still masked with it, its first byte taking key byte `phase` (the key as a number, see
+   * mask-fast.ts's `readKey`); what is held is the unmasked bytes. When `check` is given, it sees
+   * the unmasked bytes in order right after they are written (in cache), e.g. a UTF-8 validator;
+   * returns false as soon as it does (the buffer is then to be dropped).
    */
-  add(piece: Buffer, announced: number, limit: number): void {
+  add(piece: Buffer, announced: number, limit: number, key?: number, phase = 0, check?: ByteCheck): boolean {
     const n = piece.length;
     const block = this.block;
     // Kept only when no room is waiting in the block: room allocated and left unused would be
     // memory beyond the bytes held (and beyond the limit the room was sized to).
     if (n >= KEEP_FROM && piece.byteOffset === 0 && piece.buffer.byteLength === n && (block === undefined || this.blockEnd === block.length)) {
+      if (key !== undefined) xorRange(piece, 0, n, key, phase);
+      if (check !== undefined && !check.write(piece, 0, n)) return false;
       this.flushBlock();
       this.segments.push(piece);
       this.length += n;
       this.memory += n;
-      return;
+      return true;
     }
     let copied = 0;
     if (block !== undefined) {
       copied = Math.min(n, block.length - this.blockEnd);
-      piece.copy(block, this.blockEnd, 0, copied);
+      copyInto(piece, 0, copied, block, this.blockEnd, key, phase);
+      if (check !== undefined && !check.write(block, this.blockEnd, this.blockEnd + copied)) return false;
       this.blockEnd += copied;
       this.length += copied;
-      if (copied === n) return;
+      if (copied === n) return true;
       this.flushBlock();
     }
     const rest = n - copied;
@@ -77,12 +89,13 @@ export class PayloadBuffer {
     const ahead = announced - held;
     const room = rest >= KEEP_FROM && ahead > MAX_AHEAD ? 0 : Math.min(MAX_AHEAD, Math.max(ahead, Math.min(this.length, limit - held)));
     const next = Buffer.allocUnsafeSlow(rest + room);
-    piece.copy(next, 0, copied);
+    copyInto(piece, copied, n, next, 0, key, phase + copied);
     this.block = next;
     this.blockStart = 0;
     this.blockEnd = rest;
     this.length = held;
     this.memory += next.length;
+    return check === undefined || check.write(next, 0, rest);
   }
 
   /** The whole payload, and empties the buffer. */
@@ -109,4 +122,15 @@ export class PayloadBuffer {
     this.segments.push((this.block as Buffer).subarray(this.blockStart, this.blockEnd));
     this.blockStart = this.blockEnd;
   }
+}
+
+/** What `add` may show the bytes to as they are written: `Utf8Validator` has this shape. */
+export interface ByteCheck {
+  write(buffer: Buffer, start: number, end: number): boolean;
+}
+
+/** Copies `piece[start .. end)` to `target[at ..]`, unmasking it on the way when a `key` is given (its byte `phase` for `piece[start]`). */
+function copyInto(piece: Buffer, start: number, end: number, target: Buffer, at: number, key: number | undefined, phase: number): void {
+  if (key === undefined) piece.copy(target, at, start, end);
+  else xorCopy(piece, start, end, key, phase & 3, target, at);
 }

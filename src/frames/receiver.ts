@@ -187,6 +187,21 @@ export class Receiver extends FrameDecoder {
     if (this.addData(piece) && last && this.fin) this.finishMessage();
   }
 
+  /**
+   * A piece of a masked frame, still masked. Data is unmasked while it is copied into the payload
+   * buffer (one pass, not an in-place unmask and then a copy); text is validated right after, on
+   * the bytes just written, so invalid text still fails at the chunk that holds it (§8.1, fail
+   * fast). Control frames and compressed pieces have other places to go: unmasked in place.
+   */
+  protected override onMaskedPiece(chunk: Buffer, start: number, end: number, key: number, phase: number, last: boolean): void {
+    if (this.opcode >= 8 || this.inflating) return super.onMaskedPiece(chunk, start, end, key, phase, last);
+    const check = this.validate ? (this.utf8 ??= new Utf8Validator()) : undefined;
+    // (A piece is never empty here: the decoder hands on only bytes it has.)
+    const piece = chunk.subarray(start, end);
+    if (!(this.payloadBuffer ??= new PayloadBuffer()).add(piece, this.messageLength, this.fin ? this.messageLength : this.maxPayload, key, phase, check)) return this.invalidUtf8();
+    if (last && this.fin) this.finishMessage();
+  }
+
   /** A piece of a compressed message: inflate it, validate and keep what comes out. Fail fast. */
   private inflatePiece(piece: Buffer): boolean {
     return this.addInflated(this.inflate!.write(piece));

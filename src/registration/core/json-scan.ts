@@ -53,6 +53,7 @@ const STRING_BODY = /(?:[^"\\\u0000-\u001f]+|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*
 const NUMBER = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y;
 
 const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
 const COMMA = 0x2c;
 const COLON = 0x3a;
 const OPEN_BRACE = 0x7b;
@@ -149,8 +150,19 @@ class Scanner {
 
   /** Called on `"`; returns just past the closing quote. */
   string(): void {
-    STRING_BODY.lastIndex = this.i + 1;
-    STRING_BODY.test(this.text);
+    const text = this.text;
+    // The common string has no escape: a loop over its code units finds its end without the
+    // RegExp's setup (a key or a `to` of 43 characters is most of what a routed message holds).
+    let i = this.i + 1;
+    let c = text.charCodeAt(i);
+    while (c >= 0x20 && c !== QUOTE && c !== BACKSLASH) c = text.charCodeAt(++i);
+    if (c === QUOTE) {
+      this.i = i + 1;
+      return;
+    }
+    // An escape (or no string at all): the RegExp checks the rest.
+    STRING_BODY.lastIndex = i;
+    STRING_BODY.test(text);
     const end = STRING_BODY.lastIndex;
     // Anything else here — a control character, a bad escape, the end of the text — is no string.
     if (this.text.charCodeAt(end) !== QUOTE) throw new Stop('syntax');

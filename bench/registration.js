@@ -27,7 +27,7 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from './lib/config.js';
 import { ROOT, cpuSeconds, setAffinity, spawnUntilLine, stopChild } from './lib/processes.js';
-import { FrameScanner, FrameTemplate, closeRegistered, deliveredSeq, openRegistered, rawRegistrations } from './lib/loadgen-registration.js';
+import { FrameScanner, FrameTemplate, closeRegistered, deliveredSeq, maskedPong, openRegistered, rawRegistrations } from './lib/loadgen-registration.js';
 import { CPU_CAPTION, figure, renderCpuTable, renderErrors, renderTable, renderTargets, saveSection, writeBenchmarksMd } from './lib/report.js';
 
 const cfg = loadConfig();
@@ -248,7 +248,7 @@ function percentiles(xs) {
  * @param {Client} client @param {(buf: Buffer, start: number, end: number) => void} onText @param {() => void} afterChunk
  */
 function reading(client, onText, afterChunk) {
-  const scanner = new FrameScanner(onText);
+  const scanner = new FrameScanner(onText, (payload) => client.socket.write(maskedPong(payload)));
   const onData = (/** @type {Buffer} */ chunk) => {
     scanner.push(chunk);
     afterChunk();

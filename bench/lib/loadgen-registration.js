@@ -86,14 +86,29 @@ export class FrameTemplate {
 }
 
 /**
+ * A masked Pong echoing a Ping's payload (RFC 6455 §5.5.3): the server's own keep-alive pings a
+ * connection that has been quiet for a while, and a real client answers.
+ * @param {Buffer} payload at most 125 bytes (§5.5)
+ */
+export function maskedPong(payload) {
+  const frame = maskedText(payload);
+  frame[0] = 0x8a; // FIN + pong
+  return frame;
+}
+
+/**
  * Walks unmasked server frames across TCP chunks and hands each complete text payload to `onText`
- * (a view valid during the call). Frames this benchmark never gets (binary, fragmented, masked)
- * are reported as `error`, and so is a Close.
+ * (a view valid during the call), and each Ping's payload to `onPing`. Frames this benchmark never
+ * gets (binary, fragmented, masked) are reported as `error`, and so is a Close.
  */
 export class FrameScanner {
-  /** @param {(buf: Buffer, start: number, end: number) => void} onText */
-  constructor(onText) {
+  /**
+   * @param {(buf: Buffer, start: number, end: number) => void} onText
+   * @param {(payload: Buffer) => void} [onPing]
+   */
+  constructor(onText, onPing = () => {}) {
     this.onText = onText;
+    this.onPing = onPing;
     /** @type {Buffer | null} */
     this.stash = null;
     /** @type {string | null} */
@@ -125,7 +140,10 @@ export class FrameScanner {
       if (n - at < length) break;
       if (b1 & 0x80) this.error = 'a masked server frame (RFC 6455 §5.1 forbids it)';
       else if (b0 === 0x88) this.error = `the server closed the connection (${length >= 2 ? chunk.readUInt16BE(at) : 'no code'} ${chunk.toString('utf8', at + 2, at + length)})`;
-      else if (b0 !== 0x81) this.error = `an unexpected frame (first byte 0x${b0.toString(16)})`;
+      else if (b0 === 0x89) this.onPing(Buffer.from(chunk.subarray(at, at + length)));
+      else if (b0 === 0x8a) {
+        // an unsolicited Pong: nothing to do (§5.5.3)
+      } else if (b0 !== 0x81) this.error = `an unexpected frame (first byte 0x${b0.toString(16)})`;
       else this.onText(chunk, at, at + length);
       i = at + length;
     }

@@ -193,9 +193,8 @@ export function scanMessage(text: string): ScanResult {
     const isObject = text.charCodeAt(s.i) === OPEN_BRACE;
     if (isObject) {
       s.object(1, (key, span) => {
-        // A key is decoded like any string: "d\u0061ta" is "data" to JSON.parse, so it is to us.
-        const name = decodeString(text, key);
-        if (!FIELDS.has(name)) return;
+        const name = fieldName(text, key);
+        if (name === undefined) return;
         if (Object.hasOwn(fields, name)) throw new Stop('duplicate');
         fields[name as FieldName] = span;
       });
@@ -209,6 +208,25 @@ export function scanMessage(text: string): ScanResult {
     // Only the scanner's own Stop is thrown in here: decodeString gets only strings already checked.
     return { kind: (error as Stop).kind };
   }
+}
+
+/**
+ * The protocol member a (scanned) key names, if any, without making a string of it in the common
+ * case: a key without an escape is compared in place. A key is decoded like any string:
+ * "d\u0061ta" is "data" to JSON.parse, so it is to us.
+ */
+function fieldName(text: string, key: Span): FieldName | undefined {
+  const at = key.start + 1;
+  const length = key.end - 1 - at;
+  // Only within the key (indexOf would read on through the rest of the text, once per key).
+  let escaped = false;
+  for (let i = at; i < key.end - 1 && !escaped; i++) escaped = text.charCodeAt(i) === BACKSLASH;
+  if (!escaped) {
+    const name = length === 4 ? 'data' : length === 2 ? 'to' : length === 9 ? 'publicKey' : length === 8 ? 'response' : undefined;
+    return name !== undefined && text.startsWith(name, at) ? name : undefined;
+  }
+  const name = decodeString(text, key);
+  return FIELDS.has(name) ? (name as FieldName) : undefined;
 }
 
 /** The string a span of a (scanned, so valid) string value stands for. */

@@ -2,8 +2,9 @@
 // other, and broadcasts `{"data": …}`, through our RegistrationHub (`simpatico-ws serve`, its CLI),
 // side by side with the same routing written on ws the obvious way (bench/servers/ws-registration.js:
 // a Map from key to socket, a challenge nonce, the answer's Ed25519 signature checked with
-// node:crypto). One load generator (this file with --load, its own process; the client is our
-// connectAndRegister, as in bench/cluster.js) drives both servers with the same code: both speak
+// node:crypto). One load generator (this file with --load, its own process; raw sockets, prebuilt
+// masked frames and a frame scanner, bench/lib/loadgen-registration.js, so that it costs less than
+// the server it measures) drives both servers with the same bytes: both speak
 // src/registration/PROTOCOL.md. Our limits are set far above the load (as bench/cluster.js does) and
 // our heartbeat is off, as the ws version has none: what is measured is routing, not the limits.
 //
@@ -12,7 +13,7 @@
 // Cases, in every round for each server (the order of the two servers alternating from round to round):
 // - direct: PAIRS sender/receiver pairs, each sender keeping at most WINDOW messages in flight to its
 //   receiver's key for SECONDS; messages/s counts deliveries, latency is send → delivery (both ends in
-//   the load generator, one clock). Every delivery's `from` must be its sender's key.
+//   the load generator, one clock). Every delivery must be exactly `{"from":SENDER_KEY,"data":SEQ}`, in order.
 // - broadcast: one of the same 2 × PAIRS clients broadcasts, at most BROADCAST_WINDOW broadcasts in
 //   flight, to the 2 × PAIRS − 1 others; messages/s counts deliveries.
 // - registrations: REGISTRATIONS clients, 10 at a time, each connecting, answering the challenge

@@ -2,8 +2,9 @@
 // other, and broadcasts `{"data": …}`, through our RegistrationHub (`simpatico-ws serve`, its CLI),
 // side by side with the same routing written on ws the obvious way (bench/servers/ws-registration.js:
 // a Map from key to socket, a challenge nonce, the answer's Ed25519 signature checked with
-// node:crypto). One load generator (this file with --load, its own process; the client is our
-// connectAndRegister, as in bench/cluster.js) drives both servers with the same code: both speak
+// node:crypto). One load generator (this file with --load, its own process; raw sockets, prebuilt
+// masked frames and a frame scanner, bench/lib/loadgen-registration.js, so that it costs less than
+// the server it measures) drives both servers with the same bytes: both speak
 // src/registration/PROTOCOL.md. Our limits are set far above the load (as bench/cluster.js does) and
 // our heartbeat is off, as the ws version has none: what is measured is routing, not the limits.
 //
@@ -12,7 +13,7 @@
 // Cases, in every round for each server (the order of the two servers alternating from round to round):
 // - direct: PAIRS sender/receiver pairs, each sender keeping at most WINDOW messages in flight to its
 //   receiver's key for SECONDS; messages/s counts deliveries, latency is send → delivery (both ends in
-//   the load generator, one clock). Every delivery's `from` must be its sender's key.
+//   the load generator, one clock). Every delivery must be exactly `{"from":SENDER_KEY,"data":SEQ}`, in order.
 // - broadcast: one of the same 2 × PAIRS clients broadcasts, at most BROADCAST_WINDOW broadcasts in
 //   flight, to the 2 × PAIRS − 1 others; messages/s counts deliveries.
 // - registrations: REGISTRATIONS clients, 10 at a time, each connecting, answering the challenge
@@ -27,7 +28,7 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from './lib/config.js';
 import { ROOT, cpuSeconds, setAffinity, spawnUntilLine, stopChild } from './lib/processes.js';
-import { registrations } from './lib/registrations.js';
+import { FrameScanner, FrameTemplate, closeRegistered, deliveredSeq, maskedPong, openRegistered, rawRegistrations } from './lib/loadgen-registration.js';
 import { CPU_CAPTION, figure, renderCpuTable, renderErrors, renderTable, renderTargets, saveSection, writeBenchmarksMd } from './lib/report.js';
 
 const cfg = loadConfig();
@@ -185,27 +186,26 @@ async function load(urls) {
     if (m.type === 'cpu') (answers.get(m.id)?.(m.seconds ?? NaN), answers.delete(m.id));
   });
   const send = /** @type {NonNullable<typeof process.send>} */ (process.send).bind(process);
-  const { connectAndRegister } = await import('../dist/esm/registration.js');
-  /** @type {Record<string, any[]>} */
+  /** @type {Record<string, Client[]>} */
   const clients = {};
   /** @type {Record<string, any>} */
   const results = {};
   for (const d of SERVERS) {
     // Both must really verify: an answer signed for another host is refused, or nothing here means anything.
-    const forged = await connectAndRegister(urls[d.id], undefined, { host: 'another-host.invalid' }).then(
-      (r) => (r.close(), null),
+    const forged = await openRegistered(urls[d.id], 'another-host.invalid').then(
+      (r) => (closeRegistered(r.socket), null),
       (/** @type {any} */ e) => e,
     );
-    if (forged?.code !== 'WS_ERR_REGISTRATION_REJECTED') {
-      throw new Error(`${d.label} did not refuse a signature for another host (${forged === null ? 'accepted' : forged.code})`);
+    if (forged?.refused !== true) {
+      throw new Error(`${d.label} did not refuse a signature for another host (${forged === null ? 'accepted' : forged.message})`);
     }
     clients[d.id] = [];
-    for (let i = 0; i < 2 * PAIRS; i++) clients[d.id].push(await connectAndRegister(urls[d.id]));
+    for (let i = 0; i < 2 * PAIRS; i++) clients[d.id].push(await openRegistered(urls[d.id]));
     results[d.id] = { direct: [], broadcast: [], registrations: [] };
     // Warm-up: the same cases, unrecorded, so that neither server is measured while its code is cold.
     await direct(clients[d.id], WARMUP_SECONDS);
     await broadcast(clients[d.id], WARMUP_SECONDS);
-    await registrations(connectAndRegister, urls[d.id], Math.ceil(REGISTRATIONS / 5));
+    await rawRegistrations(urls[d.id], Math.ceil(REGISTRATIONS / 5));
   }
   /** Runs one case with the server's and our CPU time around it. */
   const measured = async (/** @type {string} */ server, /** @type {() => Promise<any>} */ run) => {
@@ -224,14 +224,16 @@ async function load(urls) {
       const r = results[d.id];
       r.direct.push(await measured(d.id, () => direct(c, SECONDS)));
       r.broadcast.push(await measured(d.id, () => broadcast(c, SECONDS)));
-      r.registrations.push(await measured(d.id, () => registrations(connectAndRegister, urls[d.id], REGISTRATIONS)));
-      const f = (/** @type {number} */ x) => Math.round(x).toLocaleString('en');
-      send({ type: 'progress', text: `round ${round + 1}/${ROUNDS} ${d.id}: direct ${f(r.direct.at(-1).rate)} msg/s, broadcast ${f(r.broadcast.at(-1).rate)} msg/s, ${f(r.registrations.at(-1).rate)} registrations/s` });
+      r.registrations.push(await measured(d.id, () => rawRegistrations(urls[d.id], REGISTRATIONS)));
+      const f = (/** @type {any} */ x) => (x.error ? `error: ${x.error}` : Math.round(x.rate).toLocaleString('en'));
+      send({ type: 'progress', text: `round ${round + 1}/${ROUNDS} ${d.id}: direct ${f(r.direct.at(-1))} msg/s, broadcast ${f(r.broadcast.at(-1))} msg/s, ${f(r.registrations.at(-1))} registrations/s` });
     }
   }
-  for (const list of Object.values(clients)) for (const c of list) c.close();
+  for (const list of Object.values(clients)) for (const c of list) closeRegistered(c.socket);
   send({ type: 'results', results }, () => process.exit(0));
 }
+
+/** @typedef {{ socket: import('node:net').Socket, publicKey: string, keyBytes: Buffer }} Client */
 
 /** Latency percentiles of sampled values (ms). @param {number[]} xs */
 function percentiles(xs) {
@@ -240,11 +242,42 @@ function percentiles(xs) {
   return { p50: at(0.5), p99: at(0.99) };
 }
 
-/** Direct routing: client 2i sends to client 2i+1's key, WINDOW in flight each, for `seconds`. */
-async function direct(/** @type {any[]} */ clients, /** @type {number} */ seconds) {
+/**
+ * Reads `socket` through a frame scanner until the returned stop() is called (the socket is paused
+ * again and its listener removed). A text the server sends where none is expected is counted in
+ * `unexpected` by the caller's `onText`.
+ * @param {Client} client @param {(buf: Buffer, start: number, end: number) => void} onText @param {() => void} afterChunk
+ */
+function reading(client, onText, afterChunk) {
+  const scanner = new FrameScanner(onText, (payload) => client.socket.write(maskedPong(payload)));
+  const onData = (/** @type {Buffer} */ chunk) => {
+    scanner.push(chunk);
+    afterChunk();
+  };
+  client.socket.on('data', onData);
+  client.socket.resume();
+  return {
+    scanner,
+    stop() {
+      client.socket.off('data', onData);
+      client.socket.pause();
+    },
+  };
+}
+
+/**
+ * Direct routing: client 2i sends `{"to": KEY of 2i+1, "data": SEQ}`, WINDOW in flight each, for
+ * `seconds`. Each receiver must get its sender's numbers in order, `from` its sender's key; each
+ * TCP read of deliveries makes the sender write as many new messages, in one write.
+ * @param {Client[]} clients @param {number} seconds
+ */
+async function direct(clients, seconds) {
   const latencies = [];
   let delivered = 0;
-  let wrongSender = 0;
+  let wrong = 0;
+  let unexpected = 0;
+  /** @type {string[]} */
+  const scannerErrors = [];
   let running = true;
   const end = performance.now() + seconds * 1000;
   const t0 = performance.now();
@@ -252,77 +285,119 @@ async function direct(/** @type {any[]} */ clients, /** @type {number} */ second
     Array.from({ length: PAIRS }, (_, i) => new Promise((resolve) => {
       const sender = clients[2 * i];
       const receiver = clients[2 * i + 1];
-      let inFlight = 0;
-      const done = () => (clearTimeout(give), receiver.off('message', onMessage), resolve(undefined));
+      const template = new FrameTemplate(receiver.publicKey);
+      const sentAt = new Float64Array(WINDOW);
+      let sent = 0;
+      let expected = 0;
+      const done = () => {
+        clearTimeout(give);
+        rx.stop();
+        tx.stop();
+        for (const s of [rx.scanner, tx.scanner]) if (s.error !== null) scannerErrors.push(s.error);
+        resolve(undefined);
+      };
       const give = setTimeout(done, seconds * 1000 + GIVE_UP_MS);
-      const pump = () => {
-        while (running && inFlight < WINDOW) {
-          inFlight++;
-          sender.registeredSend(performance.now(), receiver.publicKey);
-        }
+      const pump = (/** @type {number} */ now) => {
+        const n = WINDOW - (sent - expected);
+        if (n <= 0) return;
+        for (let k = 0; k < n; k++) sentAt[(sent + k) % WINDOW] = now;
+        sender.socket.write(template.frames(sent, n));
+        sent += n;
       };
-      const onMessage = (/** @type {number} */ sent, /** @type {string} */ from) => {
-        const now = performance.now();
-        inFlight--;
+      const rx = reading(receiver, (buf, start, stop) => {
+        const seq = deliveredSeq(buf, start, stop, sender.keyBytes);
+        if (seq !== expected) return void wrong++;
+        if (seq % 16 === 0) latencies.push(performance.now() - sentAt[seq % WINDOW]);
+        expected++;
         delivered++;
-        if (from !== sender.publicKey) wrongSender++;
-        if (delivered % 16 === 0) latencies.push(now - sent);
+      }, () => {
+        const now = performance.now();
         if (now >= end) running = false;
-        if (running) pump();
-        else if (inFlight === 0) done();
-      };
-      receiver.on('message', onMessage);
-      pump();
+        if (rx.scanner.error !== null || wrong > 0) running = false;
+        if (running) pump(now);
+        else if (expected === sent || rx.scanner.error !== null || wrong > 0) done();
+      });
+      const tx = reading(sender, () => void unexpected++, () => {});
+      pump(performance.now());
     })),
   );
   const secs = (performance.now() - t0) / 1000;
-  if (wrongSender > 0) return { error: `${wrongSender} deliveries with another sender's key in "from"` };
+  if (scannerErrors.length > 0) return { error: scannerErrors[0] };
+  if (wrong > 0) return { error: `${wrong} deliveries out of order, or not {"from": SENDER, "data": SEQ} with the sender's key` };
+  if (unexpected > 0) return { error: `${unexpected} texts to a sender (an error reply?)` };
   if (running) return { error: `deliveries stopped before the end of the run (${delivered} delivered)` };
   return { rate: delivered / secs, count: delivered, seconds: secs, ...percentiles(latencies) };
 }
 
-/** Broadcast: client 0 broadcasts [seq, sentAt], BROADCAST_WINDOW in flight; the others receive. */
-async function broadcast(/** @type {any[]} */ clients, /** @type {number} */ seconds) {
+/**
+ * Broadcast: client 0 broadcasts `{"data": SEQ}`, BROADCAST_WINDOW in flight (a broadcast is in
+ * flight until every other client got it); each of the others must get every number in order.
+ * @param {Client[]} clients @param {number} seconds
+ */
+async function broadcast(clients, seconds) {
   const [sender, ...receivers] = clients;
+  const W = BROADCAST_WINDOW;
+  const template = new FrameTemplate(undefined);
   const latencies = [];
-  /** @type {Map<number, number>} deliveries still expected per broadcast */
-  const pending = new Map();
+  /** Deliveries still expected per broadcast in flight, and when it was sent, by SEQ % W. */
+  const left = new Int32Array(W);
+  const sentAt = new Float64Array(W);
+  let sent = 0;
+  /** Every broadcast below this reached every receiver (each receives in order, so they complete in order). */
+  let completed = 0;
   let delivered = 0;
   let stray = 0;
-  let seq = 0;
+  let unexpected = 0;
   let running = true;
   const end = performance.now() + seconds * 1000;
   const t0 = performance.now();
+  /** @type {{ scanner: FrameScanner, stop(): void }[]} */
+  const readers = [];
   await new Promise((resolve) => {
     const done = () => {
       clearTimeout(give);
-      for (const r of receivers) r.off('message', onMessage);
+      for (const r of readers) r.stop();
       resolve(undefined);
     };
     const give = setTimeout(done, seconds * 1000 + GIVE_UP_MS);
-    const pump = () => {
-      while (running && pending.size < BROADCAST_WINDOW) {
-        pending.set(++seq, receivers.length);
-        sender.registeredSend([seq, performance.now()]);
+    const failed = () => stray > 0 || readers.some((r) => r.scanner.error !== null);
+    const pump = (/** @type {number} */ now) => {
+      while (completed < sent && left[completed % W] === 0) completed++;
+      const n = W - (sent - completed);
+      if (n <= 0) return;
+      for (let k = 0; k < n; k++) {
+        left[(sent + k) % W] = receivers.length;
+        sentAt[(sent + k) % W] = now;
       }
+      sender.socket.write(template.frames(sent, n));
+      sent += n;
     };
-    const onMessage = (/** @type {[number, number]} */ data, /** @type {string} */ from) => {
+    const afterChunk = () => {
       const now = performance.now();
-      const left = pending.get(data[0]);
-      if (left === undefined || from !== sender.publicKey) return void stray++;
-      delivered++;
-      if (delivered % 16 === 0) latencies.push(now - data[1]);
-      if (left > 1) pending.set(data[0], left - 1);
-      else pending.delete(data[0]);
-      if (now >= end) running = false;
-      if (running) pump();
-      else if (pending.size === 0) done();
+      if (now >= end || failed()) running = false;
+      if (running) return pump(now);
+      while (completed < sent && left[completed % W] === 0) completed++;
+      if (completed === sent || failed()) done();
     };
-    for (const r of receivers) r.on('message', onMessage);
-    pump();
+    for (const receiver of receivers) {
+      let expected = 0;
+      readers.push(reading(receiver, (buf, start, stop) => {
+        const seq = deliveredSeq(buf, start, stop, sender.keyBytes);
+        if (seq !== expected) return void stray++;
+        expected++;
+        delivered++;
+        if (seq % 16 === 0) latencies.push(performance.now() - sentAt[seq % W]);
+        left[seq % W]--;
+      }, afterChunk));
+    }
+    readers.push(reading(sender, () => void unexpected++, () => {}));
+    pump(performance.now());
   });
   const secs = (performance.now() - t0) / 1000;
-  if (stray > 0) return { error: `${stray} deliveries of broadcasts not sent, or already delivered, or from another key` };
-  if (pending.size > 0) return { error: `${pending.size} broadcasts not delivered to every recipient` };
+  const errors = readers.map((r) => r.scanner.error).filter((e) => e !== null);
+  if (errors.length > 0) return { error: errors[0] };
+  if (stray > 0) return { error: `${stray} deliveries out of order, or not {"from": SENDER, "data": SEQ} with the sender's key` };
+  if (unexpected > 0) return { error: `${unexpected} texts to the broadcaster (an error reply?)` };
+  if (completed < sent) return { error: `${sent - completed} broadcasts not delivered to every recipient` };
   return { rate: delivered / secs, count: delivered, seconds: secs, ...percentiles(latencies) };
 }

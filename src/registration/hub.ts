@@ -150,7 +150,12 @@ export class RegistrationHub extends EventEmitter<RegistrationHubEvents> {
     if (req.remoteAddress !== undefined) this.addresses.set(ws, req.remoteAddress);
     ws.on('message', (data, isBinary) => {
       if (isBinary) this.apply(this.role.receiveBinary(ws));
-      else this.role.receive(ws, data as string, this.now()).then((actions) => this.apply(actions));
+      else {
+        // Routed messages come back at once; only an answer's signature check is awaited.
+        const actions = this.role.receiveText(ws, data as string, this.now());
+        if (Array.isArray(actions)) this.apply(actions);
+        else actions.then((a) => this.apply(a));
+      }
     });
     // Control frames cost the sender as messages do (the connection layer has already answered a Ping).
     const control = () => this.apply(this.role.receiveControl(ws, this.now()));

@@ -63,8 +63,8 @@ Options:
                             get 429 (default 32)
   --log text|json           how refusals, protocol errors and limits are reported on stderr,
                             one line each, at most 20 a second (default text)
-  --quiet                   report only the URL, the registered/unregistered lines and Redis
-                            going down and coming back
+  --quiet                   report only the URL, the hosts signatures must name and Redis going
+                            down and coming back (no registered/unregistered line per key)
   --trace                   print every connection's heads and frames on stderr, as 'trace' does
   --redis redis://HOST:PORT  one node of many: keys registered on any node sharing this Redis
                             are routable from every one (needs the redis package: npm install redis)
@@ -386,9 +386,13 @@ export async function main(
     io.out(`simpatico-ws serve: one node of many, through Redis at ${at} (node ${redis.bus.id})`);
   }
   hub.attach(server);
-  if (config.log !== undefined) logServer(server, new Log({ format: config.log, write: io.err }));
-  hub.on('registered', (key) => io.out(`registered ${key}`));
-  hub.on('unregistered', (key) => io.out(`unregistered ${key}`));
+  if (config.log !== undefined) {
+    logServer(server, new Log({ format: config.log, write: io.err }));
+    // A line per key costs a console call and a write each (about a tenth of a registration's CPU
+    // in a profile): printed unless --quiet, which is how a busy server runs.
+    hub.on('registered', (key) => io.out(`registered ${key}`));
+    hub.on('unregistered', (key) => io.out(`unregistered ${key}`));
+  }
   const url = server.url.replace(/^ws/, 'http');
   io.out(`simpatico-ws serve: the registration demo is at ${url} (WebSocket endpoint ${server.url})`);
   io.out(`simpatico-ws serve: signatures must name ${expectedHosts.join(', ')}`);

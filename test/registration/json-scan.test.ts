@@ -119,3 +119,16 @@ t.test('spans of the protocol members; other members skipped; duplicates refused
   t.same(scanMessage('[1]'), { kind: 'not-object' });
   t.same(scanMessage('"str"'), { kind: 'not-object' });
 });
+
+t.test('member names are matched exactly, spelt plainly or with escapes', async (t) => {
+  // Same lengths as the protocol's names, one letter off: skipped like any other member.
+  const near = '{"tx":1,"date":2,"publicKez":3,"responsf":4,"\\u0078":5,"d\\u0061tum":6,"data":7}';
+  const scan = scanMessage(near);
+  if (scan.kind !== 'object') throw new Error(scan.kind);
+  t.same(Object.keys(scan.fields), ['data']);
+  t.equal(near.slice(scan.fields.data!.start, scan.fields.data!.end), '7');
+  const spelt = scanMessage('{"\\u0074o":"K","p\\u0075blicKey":"P","respons\\u0065":"R","d\\u0061ta":1}');
+  if (spelt.kind !== 'object') throw new Error(spelt.kind);
+  t.same(Object.keys(spelt.fields).sort(), ['data', 'publicKey', 'response', 'to'], 'escaped names are the same members');
+  t.same(scanMessage('{"to":"a","\\u0074o":"b"}'), { kind: 'duplicate' });
+});

@@ -318,3 +318,18 @@ t.test('serve --trace explains every connection on stderr', async (t) => {
   for (let i = 0; i < 100 && !s.err.some((l) => /client → server {2}GET \//.test(l)); i++) await new Promise((r) => setTimeout(r, 10));
   t.ok(s.err.some((l) => /client → server {2}GET \/ HTTP\/1\.1/.test(l)), 'the request, as trace shows it');
 });
+
+t.test('serve --quiet prints no line per key (a busy server would spend a write on each)', async (t) => {
+  const s = await start(['--port', '0', '--quiet'], webRoot());
+  const wsUrl = s.url.replace(/^http/, 'ws');
+  const alice = await connectAndRegister(wsUrl);
+  const bob = await connectAndRegister(wsUrl);
+  const got = once(bob, 'message');
+  alice.registeredSend('quietly');
+  t.same(await got, ['quietly', alice.publicKey], 'routing works as without --quiet');
+  alice.close();
+  await once(alice, 'close');
+  t.equal(await s.stop(), 0);
+  t.same(s.out.filter((l) => /registered /.test(l)), [], 'no registered/unregistered lines');
+  t.ok(s.out.some((l) => l.startsWith('simpatico-ws serve: signatures must name')), 'the hosts are still printed');
+});

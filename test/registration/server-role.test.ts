@@ -541,3 +541,22 @@ t.test('a timer that would not change is not asked for again', async (t) => {
   const out = await s.receive('a', textOf(await c.receive(JSON.stringify(ping))), 1000); // next heartbeat: 2000
   t.same(out.map((a) => a.type), ['send']);
 });
+
+t.test('receiveText: actions at once for every message but an answer, which is a promise', async (t) => {
+  const s = server();
+  const a = await registered(s, 'a');
+  const b = await registered(s, 'b');
+  const routed = s.receiveText('a', JSON.stringify({ to: b.publicKey, data: [1, 'x'] }), 1);
+  t.ok(Array.isArray(routed), 'a routed message needs no promise');
+  t.same(routed, [{ type: 'broadcast', conns: ['b'], text: `{"from":"${a.publicKey}","data":[1,"x"]}` }]);
+  const invalid = s.receiveText('a', '{"data":', 1);
+  t.same(invalid, [{ type: 'send', conn: 'a', text: '{"error":"invalid JSON"}' }], 'so does an invalid one');
+  t.same(s.receiveText('nobody', '{"data":1}', 1), [], 'an unknown connection gets nothing');
+  const [challenge] = sentTo(s.open('c', HOST, 0), 'c');
+  const answer = s.receiveText('c', await forgedAnswer(challenge.challenge), 1);
+  t.ok(answer instanceof Promise, 'an answer waits for its signature check');
+  t.same(sentTo(await answer, 'c').map((m) => m.accepted), [true]);
+  t.same(await s.receive('a', JSON.stringify({ to: b.publicKey, data: 2 }), 1), [
+    { type: 'broadcast', conns: ['b'], text: `{"from":"${a.publicKey}","data":2}` },
+  ], 'receive is the same, as a promise');
+});

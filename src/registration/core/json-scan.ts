@@ -53,6 +53,7 @@ const STRING_BODY = /(?:[^"\\\u0000-\u001f]+|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*
 const NUMBER = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y;
 
 const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
 const COMMA = 0x2c;
 const COLON = 0x3a;
 const OPEN_BRACE = 0x7b;
@@ -149,8 +150,19 @@ class Scanner {
 
   /** Called on `"`; returns just past the closing quote. */
   string(): void {
-    STRING_BODY.lastIndex = this.i + 1;
-    STRING_BODY.test(this.text);
+    const text = this.text;
+    // The common string has no escape: a loop over its code units finds its end without the
+    // RegExp's setup (a key or a `to` of 43 characters is most of what a routed message holds).
+    let i = this.i + 1;
+    let c = text.charCodeAt(i);
+    while (c >= 0x20 && c !== QUOTE && c !== BACKSLASH) c = text.charCodeAt(++i);
+    if (c === QUOTE) {
+      this.i = i + 1;
+      return;
+    }
+    // An escape (or no string at all): the RegExp checks the rest.
+    STRING_BODY.lastIndex = i;
+    STRING_BODY.test(text);
     const end = STRING_BODY.lastIndex;
     // Anything else here — a control character, a bad escape, the end of the text — is no string.
     if (this.text.charCodeAt(end) !== QUOTE) throw new Stop('syntax');
@@ -181,9 +193,8 @@ export function scanMessage(text: string): ScanResult {
     const isObject = text.charCodeAt(s.i) === OPEN_BRACE;
     if (isObject) {
       s.object(1, (key, span) => {
-        // A key is decoded like any string: "d\u0061ta" is "data" to JSON.parse, so it is to us.
-        const name = decodeString(text, key);
-        if (!FIELDS.has(name)) return;
+        const name = fieldName(text, key);
+        if (name === undefined) return;
         if (Object.hasOwn(fields, name)) throw new Stop('duplicate');
         fields[name as FieldName] = span;
       });
@@ -197,6 +208,25 @@ export function scanMessage(text: string): ScanResult {
     // Only the scanner's own Stop is thrown in here: decodeString gets only strings already checked.
     return { kind: (error as Stop).kind };
   }
+}
+
+/**
+ * The protocol member a (scanned) key names, if any, without making a string of it in the common
+ * case: a key without an escape is compared in place. A key is decoded like any string:
+ * "d\u0061ta" is "data" to JSON.parse, so it is to us.
+ */
+function fieldName(text: string, key: Span): FieldName | undefined {
+  const at = key.start + 1;
+  const length = key.end - 1 - at;
+  // Only within the key (indexOf would read on through the rest of the text, once per key).
+  let escaped = false;
+  for (let i = at; i < key.end - 1 && !escaped; i++) escaped = text.charCodeAt(i) === BACKSLASH;
+  if (!escaped) {
+    const name = length === 4 ? 'data' : length === 2 ? 'to' : length === 9 ? 'publicKey' : length === 8 ? 'response' : undefined;
+    return name !== undefined && text.startsWith(name, at) ? name : undefined;
+  }
+  const name = decodeString(text, key);
+  return FIELDS.has(name) ? (name as FieldName) : undefined;
 }
 
 /** The string a span of a (scanned, so valid) string value stands for. */

@@ -163,7 +163,7 @@ export class Driver implements Timed {
 
   /** Buffered outgoing bytes: queued in the outbox and in the socket, not yet handed to the kernel. */
   get bufferedAmount(): number {
-    return this.conn.outbox.bytes + this.socket.writableLength;
+    return this.conn.outgoingBytes + this.socket.writableLength;
   }
 
   /** Server: a request was read and waits for accept(), refuse() or respond(). */
@@ -466,18 +466,18 @@ export class Driver implements Timed {
    * not drained it keeps the bytes, unless `all` (the connection is ending).
    */
   flush(all = false): void {
-    const outbox = this.conn.outbox;
+    const conn = this.conn;
     const socket = this.socket;
-    if (outbox.bytes === 0 || socket.destroyed || socket.writableEnded) return;
+    if (conn.outgoingBytes === 0 || socket.destroyed || socket.writableEnded) return;
     if (socket.writableNeedDrain && !all) {
       // The socket has not drained: adding to its queue would hide bytes from our accounting and
       // grow memory we do not bound. They wait in the outbox, in memory of their own, until 'drain'.
-      outbox.hold();
+      conn.outbox.hold();
       return;
     }
     // Writes already waiting in the socket's queue mean these will wait too: detach them from the
     // shared slab, or each would pin 64 KiB for a peer that does not read.
-    const chunks = outbox.take(socket.writableLength > 0);
+    const chunks = conn.takeOutgoing(socket.writableLength > 0);
     // The callbacks of these bytes' sends hear when the last of them is written.
     const callbacks = this.writeCallbacks;
     this.writeCallbacks = undefined;

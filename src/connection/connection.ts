@@ -123,42 +123,60 @@ const HEAD = 0;
 const DECISION = 1;
 const HANDSHAKE_DONE = 2;
 
+/** What only the opening handshake needs: one record, made when it is first needed and dropped when the handshake ends. */
+interface Opening {
+  head: RequestHeadParser | ResponseHeadParser | undefined;
+  /** Bytes that arrived behind the request head before the verdict: frames a client pipelined. */
+  early: Buffer | undefined;
+  offer: UpgradeOffer | undefined;
+}
+
+/**
+ * Facts of a connection's life that, once true, stay true: bits of one small integer (a field per
+ * fact would cost eight bytes each on every idle connection).
+ */
+/** We queued our Close frame (§5.5.1: no data frame may follow it). */
+const CLOSE_SENT = 1;
+/** The peer's Close frame arrived (§5.5.1: nothing after it is processed). */
+const CLOSE_RECEIVED = 2;
+/** `end` was queued (asked for once). */
+const ENDING = 4;
+/** `expect-close` was queued (asked for once). */
+const EXPECTING = 8;
+/** `closed` was reported. */
+const REPORTED = 16;
+
 // (It is its Receiver's ReceiverSink; no `implements` clause, so the published types show only the public API.)
+//
+// Memory: an idle connection is most of what a server holds, so what a connection needs only at
+// times is made when it is needed and dropped when it is done — the handshake's record, the frame
+// decoder (from the first frame byte), the outbox (while bytes wait), the event queue (while events
+// wait) — and the yes/no facts share one integer.
 export class Connection {
-  readonly role: 'server' | 'client';
-  /** Bytes to write, in order. */
-  readonly outbox: Outbox;
-  /** Events not yet taken: `queue[taken ..]`. */
-  private readonly queue: ConnectionEvent[] = [];
+  /** Events not yet taken: `queue[taken ..]`. (Made on first need; dropped once all are taken.) */
+  private queue: ConnectionEvent[] | undefined = undefined;
   private taken = 0;
+  /** Bytes to write, in order (made on first need; dropped once taken: see {@link outbox}). */
+  private box: Outbox | undefined = undefined;
 
   private _state: ReadyState = ReadyState.CONNECTING;
   private step = HEAD;
   private readonly options: ConnectionRole;
-  private head: RequestHeadParser | ResponseHeadParser | undefined;
-  /** Bytes that arrived behind the request head before the verdict: frames a client pipelined. */
-  private early: Buffer | undefined;
-  private offer: UpgradeOffer | undefined;
-  private receiver: Receiver | undefined;
-  /** We queued our Close frame (§5.5.1: no data frame may follow it). */
-  private closeSent = false;
-  /** The peer's Close frame arrived (§5.5.1: nothing after it is processed). */
-  private closeReceived = false;
+  private opening: Opening | undefined = undefined;
+  /** The frame decoder, from the first byte after the handshake (see {@link receive}). */
+  private receiver: Receiver | undefined = undefined;
+  /** CLOSE_SENT, CLOSE_RECEIVED, ENDING, EXPECTING, REPORTED: see their constants. */
+  private facts = 0;
   /** The code and reason the close reports: the peer's, ours on failure, 1006 if TCP just broke. */
   private closeCode = 1006;
   private closeReason = '';
   /** Set when the connection failed (§7.1.7); then every further byte is discarded. */
-  private failure: WebSocketError | undefined;
-  /** `end` was queued; `expect-close` was queued. Each is asked for once. */
-  private ending = false;
-  private expecting = false;
-  /** `closed` was reported. */
-  private reported = false;
+  private failure: WebSocketError | undefined = undefined;
   /** Opcode of the message being sent in fragments, or -1 between messages. */
   private sendingOpcode = -1;
   /** permessage-deflate's codec, once agreed (RFC 7692 §7.2). */
-  private deflater: Deflater | undefined;
-  private inflater: Inflater | undefined;
+  private deflater: Deflater | undefined = undefined;
+  private inflater: Inflater | undefined = undefined;
 
   /**
    * @param options the role and its settings. A server passes the same object to all its
@@ -166,10 +184,64 @@ export class Connection {
    */
   constructor(options: ConnectionRole) {
     this.options = options;
-    this.role = options.role;
-    // §5.3: a client masks every frame it sends; a server never does.
-    this.outbox = new Outbox(options.role === 'client');
     if (options.role === 'client') this.outbox.raw(options.offer.request);
+  }
+
+  get role(): 'server' | 'client' {
+    return this.options.role;
+  }
+
+  /**
+   * Bytes to write, in order. Made when something is queued; once everything queued has been
+   * taken ({@link takeOutgoing}) it is dropped, so an idle connection holds none.
+   */
+  get outbox(): Outbox {
+    // §5.3: a client masks every frame it sends; a server never does.
+    return (this.box ??= new Outbox(this.options.role === 'client'));
+  }
+
+  /** Bytes queued in the outbox and not yet taken. */
+  get outgoingBytes(): number {
+    return this.box === undefined ? 0 : this.box.bytes;
+  }
+
+  /**
+   * Hands over everything queued, as {@link Outbox.take} does, and drops the emptied outbox.
+   * @param detach see {@link Outbox.take}.
+   */
+  takeOutgoing(detach = false): Buffer[] {
+    const box = this.box;
+    if (box === undefined) return [];
+    this.box = undefined;
+    return box.take(detach);
+  }
+
+  private get closeSent(): boolean {
+    return (this.facts & CLOSE_SENT) !== 0;
+  }
+
+  private get closeReceived(): boolean {
+    return (this.facts & CLOSE_RECEIVED) !== 0;
+  }
+
+  // The handshake's fields, kept in its record (`opening`), which setting one makes.
+  private get head(): RequestHeadParser | ResponseHeadParser | undefined {
+    return this.opening?.head;
+  }
+  private set head(head: RequestHeadParser | ResponseHeadParser | undefined) {
+    (this.opening ??= { head: undefined, early: undefined, offer: undefined }).head = head;
+  }
+  private get early(): Buffer | undefined {
+    return this.opening?.early;
+  }
+  private set early(early: Buffer | undefined) {
+    (this.opening ??= { head: undefined, early: undefined, offer: undefined }).early = early;
+  }
+  private get offer(): UpgradeOffer | undefined {
+    return this.opening?.offer;
+  }
+  private set offer(offer: UpgradeOffer | undefined) {
+    (this.opening ??= { head: undefined, early: undefined, offer: undefined }).offer = offer;
   }
 
   /** CONNECTING, OPEN, CLOSING or CLOSED. */
@@ -194,7 +266,7 @@ export class Connection {
 
   /** How many events wait to be taken. */
   get pendingEvents(): number {
-    return this.queue.length - this.taken;
+    return this.queue === undefined ? 0 : this.queue.length - this.taken;
   }
 
   /**
@@ -204,8 +276,10 @@ export class Connection {
    */
   nextEvent(): ConnectionEvent | undefined {
     const queue = this.queue;
+    if (queue === undefined) return undefined;
     if (this.taken === queue.length) {
-      if (queue.length !== 0) queue.length = this.taken = 0;
+      this.queue = undefined;
+      this.taken = 0;
       return undefined;
     }
     const event = queue[this.taken++];
@@ -233,7 +307,8 @@ export class Connection {
 
   /** Drops the events not yet taken (the connection failed and nothing of them matters any more). */
   discardEvents(): void {
-    this.queue.length = this.taken = 0;
+    this.queue = undefined;
+    this.taken = 0;
   }
 
   /** Whether a frame or a fragmented message has started and is not finished (its deadline runs). */
@@ -259,7 +334,9 @@ export class Connection {
     }
     // §5.5.1 / §7.1.7: after the peer's Close, or after failing, incoming data is not processed.
     if (state === ReadyState.CLOSED || this.closeReceived || this.failure !== undefined) return;
-    this.receiver!.push(chunk);
+    // The decoder is made on the first byte after the handshake: a connection that never sends
+    // holds none.
+    (this.receiver ??= new Receiver({ role: this.role, maxPayload: this.options.maxPayload, inflate: this.inflater }, this)).push(chunk);
   }
 
   /**
@@ -308,7 +385,7 @@ export class Connection {
     // A request that does not ask for an upgrade at all is plain HTTP: served, if anyone serves it.
     if (request.headers.upgrade === undefined && policy.serveHttp === true) {
       this.step = DECISION;
-      this.queue.push({ type: 'http', request });
+      this.push({ type: 'http', request });
       return;
     }
     const decision = validateUpgrade(request, {
@@ -326,7 +403,7 @@ export class Connection {
     this.step = DECISION;
     this.offer = decision;
     if (rest.length > 0) this.early = rest;
-    this.queue.push({ type: 'upgrade', request, offer: decision });
+    this.push({ type: 'upgrade', request, offer: decision });
   }
 
   /**
@@ -348,9 +425,7 @@ export class Connection {
     // Built before any state changes: invalid extra headers throw and leave the verdict open.
     const response = buildAcceptResponse(offer.accept, { ...options, extensions });
     this.outbox.raw(response);
-    this.offer = undefined;
     const early = this.early ?? EMPTY;
-    this.early = undefined;
     this.open(options.protocol ?? '', extensions, offer.deflate?.params, undefined, early);
   }
 
@@ -375,22 +450,21 @@ export class Connection {
 
   private refuseWith(error: WebSocketError, response: Buffer | undefined): void {
     if (response !== undefined) this.outbox.raw(response);
-    this.queue.push({ type: 'refused', error });
+    this.push({ type: 'refused', error });
     this.finishHandshake();
   }
 
   /** The handshake ended without a connection: whatever was queued goes out, then TCP ends. */
   private finishHandshake(): void {
     this.step = HANDSHAKE_DONE;
-    this.offer = undefined;
-    this.early = undefined;
-    this.head = undefined;
+    this.opening = undefined;
     this._state = ReadyState.CLOSED;
     this.end();
   }
 
   private open(protocol: string, extensions: string, deflate: DeflateParameters | undefined, response: ResponseHead | undefined, rest: Buffer): void {
     this.step = HANDSHAKE_DONE;
+    this.opening = undefined;
     this._state = ReadyState.OPEN;
     if (deflate !== undefined) {
       // RFC 7692 §7.1: the server_* parameters bind the server's compressor, client_* the client's.
@@ -398,8 +472,7 @@ export class Connection {
       this.deflater = new Deflater({ ...this.options.compression, ...codec.deflater });
       this.inflater = new Inflater({ ...codec.inflater, maxPayload: this.options.maxPayload });
     }
-    this.receiver = new Receiver({ role: this.role, maxPayload: this.options.maxPayload, inflate: this.inflater }, this);
-    this.queue.push({ type: 'open', protocol, extensions, response });
+    this.push({ type: 'open', protocol, extensions, response });
     // Frames the peer sent right behind the handshake are frames like any other.
     if (rest.length > 0) this.receive(rest);
   }
@@ -480,7 +553,7 @@ export class Connection {
     const payload = encodeClosePayload(code, reason);
     if (this._state !== ReadyState.OPEN) return;
     this.outbox.frame(Opcode.Close, payload, true);
-    this.closeSent = true;
+    this.facts |= CLOSE_SENT;
     this._state = ReadyState.CLOSING;
     // (The peer's Close cannot have come first: onClose answers it at once, so state would be CLOSING.)
     this.closeCode = code ?? 1005;
@@ -498,7 +571,7 @@ export class Connection {
     this.failure = error;
     if (!this.closeSent) {
       this.outbox.frame(Opcode.Close, encodeClosePayload(error.closeCode ?? 1011, reason), true);
-      this.closeSent = true;
+      this.facts |= CLOSE_SENT;
     }
     this.closeCode = error.closeCode ?? 1011;
     this.closeReason = reason;
@@ -508,48 +581,46 @@ export class Connection {
 
   /** The transport is gone (EOF, error or our own end): the connection is CLOSED (§7.1.4). */
   transportClosed(): void {
-    if (this.reported) return;
-    this.reported = true;
+    if ((this.facts & REPORTED) !== 0) return;
+    this.facts |= REPORTED;
     this._state = ReadyState.CLOSED;
     this.step = HANDSHAKE_DONE;
-    this.offer = undefined;
-    this.early = undefined;
-    this.head = undefined;
+    this.opening = undefined;
     this.receiver = undefined;
     // Pooled zlib engines go back; a connection's own window is freed.
     this.deflater?.close();
     this.inflater?.close();
     // The code is read when the event is taken: a Close parsed before TCP ended but not yet taken
     // still decides it.
-    this.queue.push(CLOSED);
+    this.push(CLOSED);
   }
 
   // ---- ReceiverSink: what the frame codec found in the incoming bytes ---------------------------
 
   /** @internal */
   onMessage(data: Buffer, isBinary: boolean): void {
-    this.queue.push({ type: 'message', data, isBinary });
+    this.push({ type: 'message', data, isBinary });
   }
 
   /** @internal */
   onPing(payload: Buffer): void {
-    this.queue.push({ type: 'ping', payload });
+    this.push({ type: 'ping', payload });
   }
 
   /** @internal */
   onPong(payload: Buffer): void {
-    this.queue.push({ type: 'pong', payload });
+    this.push({ type: 'pong', payload });
   }
 
   /** @internal */
   onClose(code: number, reason: string): void {
     // The frame decoder reads nothing after a Close (§5.5.1); the rest happens when it is taken.
-    this.queue.push({ type: 'close', code, reason });
+    this.push({ type: 'close', code, reason });
   }
 
   /** The peer's Close, taken: answer it and move the closing handshake on. */
   private peerClosed(code: number, reason: string): void {
-    this.closeReceived = true;
+    this.facts |= CLOSE_RECEIVED;
     this.closeCode = code;
     this.closeReason = reason;
     if (!this.closeSent) {
@@ -557,7 +628,7 @@ export class Connection {
       // A Close without a code (1005) is answered without one: 1005 never goes on the wire (§7.4.1).
       const echo = code === 1005 ? encodeClosePayload() : encodeClosePayload(code, reason);
       this.outbox.frame(Opcode.Close, echo, true);
-      this.closeSent = true;
+      this.facts |= CLOSE_SENT;
       this._state = ReadyState.CLOSING;
     }
     this.closingStep();
@@ -566,7 +637,7 @@ export class Connection {
   /** @internal */
   onError(error: WebSocketError): void {
     // The frame decoder reads nothing after a failure (§7.1.7); the Close goes out when it is taken.
-    this.queue.push({ type: 'error', error });
+    this.push({ type: 'error', error });
   }
 
   // ---- helpers ------------------------------------------------------------------------------------
@@ -579,16 +650,20 @@ export class Connection {
   private closingStep(): void {
     if (this.closeReceived && this.closeSent && this.role === 'server') {
       this.end();
-    } else if (!this.expecting) {
-      this.expecting = true;
-      this.queue.push({ type: 'expect-close' });
+    } else if ((this.facts & EXPECTING) === 0) {
+      this.facts |= EXPECTING;
+      this.push({ type: 'expect-close' });
     }
   }
 
   private end(): void {
-    if (this.ending) return;
-    this.ending = true;
-    this.queue.push({ type: 'end' });
+    if ((this.facts & ENDING) !== 0) return;
+    this.facts |= ENDING;
+    this.push({ type: 'end' });
+  }
+
+  private push(event: ConnectionEvent): void {
+    (this.queue ??= []).push(event);
   }
 
   /** The verb table: CONNECTING throws, CLOSING and CLOSED drop (false), OPEN goes on. */

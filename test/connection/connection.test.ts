@@ -360,3 +360,15 @@ t.test('end is asked for once, even when a failure follows the closing handshake
   read();
   t.same(rec.all, ['close', 'end']);
 });
+
+t.test('a fresh connection holds no event queue and no outbox: nothing to take until something is queued', async (t) => {
+  const p = new Connection({ role: 'server' });
+  t.equal(p.pendingEvents, 0, 'no events');
+  t.equal(p.outgoingBytes, 0, 'no bytes');
+  t.same(p.takeOutgoing(), [], 'nothing to take');
+  t.equal(p.nextEvent(), undefined, 'no event to take');
+  p.refuse(503, 'busy');
+  t.ok(p.outgoingBytes > 0, 'the refusal is queued');
+  t.match(Buffer.concat(p.takeOutgoing()).toString('latin1'), /^HTTP\/1\.1 503 /, 'and taken');
+  t.equal(p.outgoingBytes, 0, 'the outbox is empty again once taken');
+});

@@ -318,6 +318,19 @@ if (peer !== undefined) {
     lines.push(`| ${op} ${kind} | ${what} | ${fmt(mbs(o, size, op))} | ${fmt(o * perOp(op, size).messages)} | ${fmt(mbs(js[key], size, op))} | ${fmt(mbs(native[key], size, op))} | ${fmtRatio(o / js[key])} | ${fmtRatio(o / native[key])} |`);
   }
   lines.push('');
+  // Issue 17's codec targets, against ws with bufferutil in this run.
+  const CODEC_TARGETS = [
+    ...['decode:binary:16', 'decode:binary:1024', 'decode:binary:65536', 'decode:binary:1048576', 'decode:text:65536'].map((key) => ({ key, goal: 1.2 })),
+    ...['encode-masked:binary:65536', 'encode-masked:binary:1048576'].map((key) => ({ key, goal: 1.0 })),
+  ];
+  lines.push('| Issue 17 target (vs ws-native) | Measured | Status |');
+  lines.push('| --- | --- | --- |');
+  for (const { key, goal } of CODEC_TARGETS) {
+    const [op, kind, size] = key.split(':');
+    const r = ours[key] / native[key];
+    lines.push(`| ${op} ${kind} ${label(Number(size))}: at least ${goal.toFixed(1)}× | ${fmtRatio(r)} | ${r >= goal ? 'met' : `missed by ${((1 - r / goal) * 100).toFixed(0)}%`} |`);
+  }
+  lines.push('');
   lines.push('Physical limits on the same payloads, message by message (MB/s), and simpatico binary decode as a fraction of the XOR loop:');
   lines.push('');
   lines.push('| size | Buffer.copy | Int32 XOR loop | buffer.isUtf8 (text) | decode binary / XOR |');

@@ -185,7 +185,15 @@ export const TARGETS = [
     })),
   ),
   { figure: 'idle-rss', subject: 'simpatico-deflate', against: 'simpatico', kind: 'delta-max', goal: 1024, text: 'Issue 13: idle connection, deflate memory-bounded: within 1 KiB of uncompressed (RSS)' },
-  // Issue 17: routing through the RegistrationHub against the same routing written on ws (bench/registration.js).
+  // Issue 17: performance, round two (end to end and memory; the codec's targets are checked under its own table).
+  { figure: 'msgs-64-10', against: 'raw', kind: 'ratio-min', goal: 0.6, text: 'Issue 17: 64 B × 10 connections: at least 0.6× raw TCP' },
+  { figure: 'msgs-16384-10', against: 'raw', kind: 'ratio-min', goal: 0.95, text: 'Issue 17: 16 KiB × 10 connections: at least 0.95× raw TCP' },
+  { figure: 'handshakes-seq', against: 'ws', kind: 'ratio-min', goal: 1.5, text: 'Issue 17: handshakes/s sequential: at least 1.5× ws' },
+  { figure: 'handshakes-50', against: 'ws', kind: 'ratio-min', goal: 1.5, text: 'Issue 17: handshakes/s, 50 concurrent: at least 1.5× ws' },
+  { figure: 'memory-rss', kind: 'max', goal: 4000, text: 'Issue 17: RSS per idle connection at 10,000: at most 4,000 B' },
+  { figure: 'latency-p50', against: 'raw', kind: 'ratio-max', goal: 1.05, text: 'Issue 17: latency p50, 64 B: at most 1.05× raw TCP' },
+  { figure: 'latency-p99', against: 'raw', kind: 'ratio-max', goal: 1.05, text: 'Issue 17: latency p99, 64 B: at most 1.05× raw TCP' },
+  // Routing through the RegistrationHub against the same routing written on ws (bench/registration.js).
   { figure: 'reg-direct-msgs', against: 'ws', kind: 'ratio-min', goal: 3, text: 'Issue 17: registration routing, {"to"} messages/s: at least 3× the ws version' },
 ];
 

@@ -12,6 +12,7 @@
 // string or JSON.parse per message.
 import crypto from 'node:crypto';
 import net from 'node:net';
+import { registrations } from './registrations.js';
 import { checkUpgradeResponse, upgradeRequest } from './wire.js';
 
 /** Sequence numbers are written as this many decimal digits (the first one never 0: a JSON number). */
@@ -259,17 +260,9 @@ export function closeRegistered(/** @type {net.Socket} */ socket) {
  * both servers.)
  * @param {string} url @param {number} count
  */
-export async function rawRegistrations(url, count) {
-  const t0 = performance.now();
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: 10 }, async () => {
-      while (next < count) {
-        next++;
-        closeRegistered((await openRegistered(url)).socket);
-      }
-    }),
-  );
-  const seconds = (performance.now() - t0) / 1000;
-  return { rate: count / seconds, count, seconds };
+export function rawRegistrations(url, count) {
+  return registrations(async (u) => {
+    const { socket } = await openRegistered(u);
+    return { close: () => closeRegistered(socket) };
+  }, url, count);
 }

@@ -1,9 +1,9 @@
-// The registrations/s measurement both registration benchmarks make (bench/cluster.js, bench/registration.js).
+// The registrations/s measurement both registration benchmarks make (bench/cluster.js with the package's client, bench/registration.js with the raw-socket one of loadgen-registration.js).
 
 /**
  * Registers `count` clients at `url`, 10 at a time, each closed once accepted (connect, challenge,
  * Ed25519 answer verified, accepted).
- * @param {(url: string) => Promise<{ close(): void }>} connectAndRegister the package's client
+ * @param {(url: string) => Promise<{ close(): void }>} connectAndRegister registers one client: the package's, or a raw-socket one
  * @param {string} url @param {number} count
  * @returns {Promise<{ rate: number, count: number, seconds: number }>}
  */

@@ -131,10 +131,8 @@ interface Opening {
   offer: UpgradeOffer | undefined;
 }
 
-/**
- * Facts of a connection's life that, once true, stay true: bits of one small integer (a field per
- * fact would cost eight bytes each on every idle connection).
- */
+// Facts of a connection's life that, once true, stay true: bits of one small integer (a field per
+// fact would cost eight bytes each on every idle connection).
 /** We queued our Close frame (§5.5.1: no data frame may follow it). */
 const CLOSE_SENT = 1;
 /** The peer's Close frame arrived (§5.5.1: nothing after it is processed). */

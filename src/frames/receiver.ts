@@ -189,17 +189,12 @@ export class Receiver extends FrameDecoder {
 
   /**
    * A piece of a masked frame, still masked. Data is unmasked while it is copied into the payload
-   * buffer (one pass, not an in-place unmask and then a copy); text is validated right after, on
-   * the bytes just written, so invalid text still fails at the chunk that holds it (§8.1, fail
-   * fast). Control frames and compressed pieces have other places to go: unmasked in place.
+   * buffer (one pass, not an in-place unmask and then a copy; see {@link addData}). Control frames
+   * and compressed pieces have other places to go: unmasked in place.
    */
   protected override onMaskedPiece(chunk: Buffer, start: number, end: number, key: number, phase: number, last: boolean): void {
     if (this.opcode >= 8 || this.inflating) return super.onMaskedPiece(chunk, start, end, key, phase, last);
-    const check = this.validate ? (this.utf8 ??= new Utf8Validator()) : undefined;
-    // (A piece is never empty here: the decoder hands on only bytes it has.)
-    const piece = chunk.subarray(start, end);
-    if (!(this.payloadBuffer ??= new PayloadBuffer()).add(piece, this.messageLength, this.fin ? this.messageLength : this.maxPayload, key, phase, check)) return this.invalidUtf8();
-    if (last && this.fin) this.finishMessage();
+    if (this.addData(chunk.subarray(start, end), undefined, undefined, key, phase) && last && this.fin) this.finishMessage();
   }
 
   /** A piece of a compressed message: inflate it, validate and keep what comes out. Fail fast. */
@@ -233,23 +228,27 @@ export class Receiver extends FrameDecoder {
   }
 
   /**
-   * Validates (fail fast: §8.1 allows failing as soon as the text is known to be invalid) and
-   * stores. `announced` and `limit` size the payload buffer's room (see payload-buffer.ts): by
-   * default, what the headers announced.
+   * Stores and validates (fail fast: §8.1 allows failing as soon as the text is known to be
+   * invalid): the validator reads the bytes right where they land in the payload buffer, so text
+   * still fails at the chunk that holds the bad byte. `announced` and `limit` size the payload
+   * buffer's room (see payload-buffer.ts): by default, what the headers announced. `key` and `phase`:
+   * the piece is still masked (§5.3), and is unmasked on its way in.
    */
-  private addData(piece: Buffer, announced = this.messageLength, limit = this.fin ? this.messageLength : this.maxPayload): boolean {
-    if (this.validate && !(this.utf8 ??= new Utf8Validator()).write(piece, 0, piece.length)) {
+  private addData(piece: Buffer, announced = this.messageLength, limit = this.fin ? this.messageLength : this.maxPayload, key?: number, phase = 0): boolean {
+    if (piece.length === 0) return true;
+    const check = this.validate ? (this.utf8 ??= new Utf8Validator()) : undefined;
+    if (!(this.payloadBuffer ??= new PayloadBuffer()).add(piece, announced, limit, key, phase, check)) {
       this.invalidUtf8();
       return false;
     }
-    if (piece.length !== 0) (this.payloadBuffer ??= new PayloadBuffer()).add(piece, announced, limit);
     return true;
   }
 
   private finishMessage(): void {
     this.inMessage = false;
-    // §8.1: a text message must not end inside a code point.
-    if (this.validate && !this.utf8!.complete) return this.invalidUtf8();
+    // §8.1: a text message must not end inside a code point. (No validator yet: no bytes came, so
+    // none can be cut.)
+    if (this.validate && this.utf8 !== undefined && !this.utf8.complete) return this.invalidUtf8();
     const data = this.payloadBuffer?.take() ?? EMPTY;
     this.payloadBuffer = undefined;
     this.sink.onMessage(data, this.messageBinary, this.messageRsv1);
